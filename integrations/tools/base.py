@@ -1,0 +1,38 @@
+"""What a tool is: a JSON-schema described async function the LLM may call."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+from uuid import UUID
+
+
+@dataclass(frozen=True)
+class ToolContext:
+    """Who is calling. A tool only ever acts for this organization and assistant."""
+
+    organization_id: UUID
+    assistant_id: UUID
+    session_id: UUID
+    options: dict[str, Any] = field(default_factory=dict)  # this tool's options on the assistant
+
+
+@dataclass(frozen=True)
+class ToolOutcome:
+    ok: bool
+    result: Any = None
+    error: str | None = None
+    ends_session: bool = False  # the runtime ends the session after the reply is spoken
+
+
+class ToolError(Exception):
+    """A tool failed in a way the assistant should tell the user about (message is user-safe)."""
+
+
+class Tool(Protocol):
+    name: str
+    description: str
+    parameters: dict[str, Any]  # JSON schema of the arguments object
+    timeout_seconds: float
+
+    async def run(self, arguments: dict[str, Any], context: ToolContext) -> ToolOutcome: ...

@@ -1,0 +1,75 @@
+"""Shared fixtures. Provider simulators live in tests/fixtures/ and load as plugins."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+from django.conf import settings
+from django.core.cache import cache
+
+from tests.factories import ApiKeyFactory, OrganizationFactory, UserFactory
+
+REQUIRE_SERVICES = os.environ.get("REQUIRE_SERVICES") == "1"
+
+
+def needs_service(name: str, configured: bool) -> None:
+    """Skip a test whose service is not configured; with REQUIRE_SERVICES=1, fail instead."""
+    if configured:
+        return
+    if REQUIRE_SERVICES:
+        pytest.fail(f"{name} is required (REQUIRE_SERVICES=1) but not configured")
+    pytest.skip(f"{name} not configured")
+
+
+@pytest.fixture
+def redis_url() -> str:
+    needs_service("REDIS_URL", bool(settings.REDIS_URL))
+    return settings.REDIS_URL
+
+
+@pytest.fixture
+def postgres() -> None:
+    needs_service(
+        "PostgreSQL (DATABASE_URL)", settings.DATABASES["default"]["ENGINE"].endswith("postgresql")
+    )
+
+
+def pytest_sessionstart(session) -> None:
+    if REQUIRE_SERVICES:
+        engine = settings.DATABASES["default"]["ENGINE"]
+        if not engine.endswith("postgresql") or not settings.REDIS_URL:
+            raise pytest.UsageError(
+                "REQUIRE_SERVICES=1 needs DATABASE_URL (PostgreSQL) and REDIS_URL"
+            )
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    cache.clear()
+    yield
+
+
+@pytest.fixture
+def org(db):
+    return OrganizationFactory(name="Acme")
+
+
+@pytest.fixture
+def other_org(db):
+    return OrganizationFactory(name="Globex")
+
+
+@pytest.fixture
+def private_key(org):
+    return ApiKeyFactory.with_secret(organization=org)
+
+
+@pytest.fixture
+def other_private_key(other_org):
+    return ApiKeyFactory.with_secret(organization=other_org)
+
+
+@pytest.fixture
+def user(db):
+    return UserFactory()

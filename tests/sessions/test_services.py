@@ -1,0 +1,78 @@
+import pytest
+from django.core.exceptions import ValidationError
+
+from sessions.models import Message, Session
+from sessions.services import (
+    message_append,
+    session_activate,
+    session_add_usage,
+    session_create,
+    session_end,
+)
+from sessions.tokens import ws_token_for, ws_token_valid
+from tests.factories import AssistantFactory, SessionFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def test_message_sequences_increase_without_gaps():
+    session = SessionFactory()
+    roles = ["user", "assistant", "tool", "assistant"]
+    messages = [message_append(session_id=session.id, role=r, content=r) for r in roles]
+    assert [m.sequence for m in messages] == [1, 2, 3, 4]
+    assert list(Message.objects.filter(session=session).values_list("role", flat=True)) == roles
+
+
+def test_session_create_takes_the_assistants_organization():
+    assistant = AssistantFactory()
+    session = session_create(assistant=assistant, channel="web", metadata={"k": "v"})
+    assert session.organization_id == assistant.organization_id
+    assert session.status == Session.Status.CREATED
+
+
+def test_session_create_refuses_archived_assistant():
+    assistant = AssistantFactory()
+    SessionFactory(assistant=assistant)
+    assistant.archived_at = assistant.created_at
+    assistant.save()
+    with pytest.raises(ValidationError):
+        session_create(assistant=assistant)
+
+
+def test_session_ends_once():
+    session = SessionFactory()
+    assert session_activate(session_id=session.id)
+    assert session_end(session_id=session.id, reason="user-ended")
+    assert not session_end(session_id=session.id, reason="again")
+    assert not session_activate(session_id=session.id)
+    session.refresh_from_db()
+    assert (session.status, session.ended_reason) == ("ended", "user-ended")
+
+
+def test_usage_adds_up():
+    session = SessionFactory()
+    session_add_usage(session_id=session.id, usage={"prompt_tokens": 10, "tts_characters": 5})
+    session_add_usage(session_id=session.id, usage={"prompt_tokens": 3, "stt_audio_seconds": 1.5})
+    session.refresh_from_db()
+    assert session.usage == {
+        "prompt_tokens": 13,
+        "completion_tokens": 0,
+        "tts_characters": 5,
+        "stt_audio_seconds": 1.5,
+    }
+
+
+def test_ws_token_is_bound_to_one_session():
+    first, second = SessionFactory(), SessionFactory()
+    token = ws_token_for(first.id)
+    assert ws_token_valid(token, first.id)
+    assert not ws_token_valid(token, second.id)
+    assert not ws_token_valid(token + "x", first.id)
+    assert not ws_token_valid("garbage", first.id)
+
+
+def test_ws_token_expires(settings):
+    session = SessionFactory()
+    token = ws_token_for(session.id)
+    settings.WS_TOKEN_TTL_SECONDS = -1
+    assert not ws_token_valid(token, session.id)
