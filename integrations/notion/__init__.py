@@ -1,0 +1,1 @@
+"""Notion: an API client with our error type, markdown conversion, and the assistant's tools."""
