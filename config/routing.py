@@ -1,3 +1,9 @@
 """WebSocket routes."""
 
-websocket_urlpatterns: list = []
+from django.urls import path
+
+from sessions.consumers import SessionConsumer
+
+websocket_urlpatterns = [
+    path("ws/sessions/<uuid:session_id>/", SessionConsumer.as_asgi()),
+]

@@ -10,6 +10,8 @@ from django.core.cache import cache
 
 from tests.factories import ApiKeyFactory, OrganizationFactory, UserFactory
 
+pytest_plugins = ["tests.fixtures.simulators", "tests.fixtures.notion"]
+
 REQUIRE_SERVICES = os.environ.get("REQUIRE_SERVICES") == "1"
 
 

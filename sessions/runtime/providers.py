@@ -1,0 +1,74 @@
+"""Turn an assistant's configuration into live provider clients for one session."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from channels.db import database_sync_to_async
+
+from assistants.models import Assistant
+from integrations.credentials import credentials_for
+from integrations.providers import build_llm, build_stt, build_tts
+from integrations.stt.base import STTClient
+from integrations.tts.base import audio_format_for
+from sessions.runtime.speech import Voice
+from sessions.runtime.store import SessionContext
+from sessions.runtime.tools import EnabledTools
+from sessions.runtime.turn import TurnConfig
+
+
+@dataclass
+class SessionProviders:
+    turn: TurnConfig
+    stt: STTClient | None
+    transcriber_model: str
+    language: str
+
+
+@database_sync_to_async
+def _credentials(assistant: Assistant) -> dict:
+    providers = {assistant.model_provider, assistant.transcriber_provider}
+    if assistant.voice_provider != Assistant.VoiceProvider.NONE:
+        providers.add(assistant.voice_provider)
+    return {name: credentials_for(assistant.organization_id, name) for name in providers}
+
+
+async def session_providers(context: SessionContext, *, with_voice: bool) -> SessionProviders:
+    assistant = context.assistant
+    creds = await _credentials(assistant)
+    llm_creds = creds.get(assistant.model_provider)
+    return SessionProviders(
+        turn=TurnConfig(
+            session_id=context.session_id,
+            organization_id=context.organization_id,
+            assistant_id=assistant.id,
+            llm=build_llm(assistant.model_provider, llm_creds) if llm_creds else None,
+            model=assistant.model_name,
+            temperature=assistant.temperature,
+            max_tokens=assistant.max_tokens,
+            voice=_voice(assistant, creds) if with_voice else None,
+            tools=EnabledTools.for_assistant(assistant.enabled_tools),
+            end_call_phrases=list(assistant.end_call_phrases),
+        ),
+        stt=_stt(assistant, creds),
+        transcriber_model=assistant.transcriber_model,
+        language=assistant.language,
+    )
+
+
+def _voice(assistant: Assistant, creds: dict) -> Voice | None:
+    tts_creds = creds.get(assistant.voice_provider)
+    if assistant.voice_provider == Assistant.VoiceProvider.NONE or tts_creds is None:
+        return None
+    return Voice(
+        tts=build_tts(assistant.voice_provider, tts_creds),
+        voice_id=assistant.voice_id,
+        model_id=assistant.voice_model,
+        settings=dict(assistant.voice_settings),
+        output_format=audio_format_for(assistant.voice_output_format),
+    )
+
+
+def _stt(assistant: Assistant, creds: dict) -> STTClient | None:
+    stt_creds = creds.get(assistant.transcriber_provider)
+    return build_stt(assistant.transcriber_provider, stt_creds) if stt_creds else None

@@ -1,0 +1,168 @@
+"""Speak a reply piece by piece: TTS for the next piece runs while the previous one plays out,
+audio leaves in order, and a barge-in silences it before the next byte."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+
+from integrations.errors import ProviderError
+from integrations.tts.base import AudioFormat, TTSClient
+
+PREFETCH = 3  # TTS requests in flight at once for one reply
+_END = object()
+
+
+@dataclass
+class Voice:
+    tts: TTSClient
+    voice_id: str
+    model_id: str
+    settings: dict
+    output_format: AudioFormat
+
+
+@dataclass
+class SpokenPiece:
+    text: str
+    start_byte: int
+    end_byte: int | None = None
+
+
+@dataclass
+class AudioTimeline:
+    """Which text went out with which audio bytes, to tell what the listener heard."""
+
+    bytes_per_second: int
+    pieces: list[SpokenPiece] = field(default_factory=list)
+    bytes_sent: int = 0
+
+    def heard_text(self, played_ms: float | None) -> str:
+        if played_ms is None:  # no playback mark: what was sent is what was heard
+            return " ".join(p.text for p in self.pieces)
+        played = int(played_ms * self.bytes_per_second / 1000)
+        heard = []
+        for piece in self.pieces:
+            end = piece.end_byte if piece.end_byte is not None else self.bytes_sent
+            if played >= end:
+                heard.append(piece.text)
+            elif played > piece.start_byte:
+                heard.append(
+                    _cut_words(piece.text, (played - piece.start_byte) / (end - piece.start_byte))
+                )
+        return " ".join(t for t in heard if t)
+
+    def sent_ms(self) -> float:
+        return self.bytes_sent * 1000 / self.bytes_per_second
+
+
+def _cut_words(text: str, fraction: float) -> str:
+    words = text.split()
+    return " ".join(words[: int(len(words) * fraction)])
+
+
+class SpeechOutput:
+    """The audio of one assistant message."""
+
+    def __init__(
+        self,
+        *,
+        voice: Voice,
+        message_id: str,
+        send_event: Callable[[dict], Awaitable[None]],
+        send_audio: Callable[[bytes], Awaitable[None]],
+    ) -> None:
+        self._voice = voice
+        self._message_id = message_id
+        self._send_event = send_event
+        self._send_audio = send_audio
+        self._queues: asyncio.Queue[asyncio.Queue | None] = asyncio.Queue()
+        self._fetches: list[asyncio.Task] = []
+        self._slots = asyncio.Semaphore(PREFETCH)
+        self._player = asyncio.create_task(self._play(), name=f"speech-{message_id}")
+        self.timeline = AudioTimeline(voice.output_format.bytes_per_second)
+        self.muted = False
+        self.failed: ProviderError | None = None
+        self.characters = 0
+        self.tts_ttfb_ms: float | None = None
+        self.first_audio_at: float | None = None
+
+    def say(self, text: str) -> None:
+        if self.failed or self.muted:
+            return
+        queue: asyncio.Queue = asyncio.Queue()
+        self.characters += len(text)
+        self._fetches.append(asyncio.create_task(self._fetch(text, queue)))
+        self._queues.put_nowait((text, queue))
+
+    async def finish(self) -> None:
+        """Wait until every piece said so far has been sent."""
+        self._queues.put_nowait(None)
+        await asyncio.shield(self._player)
+
+    def mute(self) -> None:
+        """Stop sending audio now; synchronous so no await can slip a frame out after it."""
+        self.muted = True
+
+    async def cancel(self) -> None:
+        self.mute()
+        tasks = [self._player, *self._fetches]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+    async def _fetch(self, text: str, queue: asyncio.Queue) -> None:
+        async with self._slots:
+            started = time.perf_counter()
+            try:
+                stream = self._voice.tts.stream_speech(
+                    text=text,
+                    voice_id=self._voice.voice_id,
+                    model_id=self._voice.model_id,
+                    voice_settings=self._voice.settings,
+                    output_format=self._voice.output_format,
+                )
+                async for chunk in stream:
+                    if self.tts_ttfb_ms is None:
+                        self.tts_ttfb_ms = (time.perf_counter() - started) * 1000
+                    queue.put_nowait(chunk)
+            except ProviderError as exc:
+                queue.put_nowait(exc)
+            finally:
+                queue.put_nowait(_END)
+
+    async def _play(self) -> None:
+        started = False
+        while (item := await self._queues.get()) is not None:
+            text, queue = item
+            piece = SpokenPiece(text, self.timeline.bytes_sent)
+            while (chunk := await queue.get()) is not _END:
+                if isinstance(chunk, ProviderError):
+                    self.failed = self.failed or chunk
+                    continue
+                if self.muted or self.failed:
+                    continue
+                if not started:
+                    started = True
+                    await self._send_event(self._audio_start())
+                if not self.timeline.pieces or self.timeline.pieces[-1] is not piece:
+                    self.timeline.pieces.append(piece)
+                await self._send_audio(chunk)
+                self.timeline.bytes_sent += len(chunk)
+                if self.first_audio_at is None:
+                    self.first_audio_at = time.perf_counter()
+            piece.end_byte = self.timeline.bytes_sent
+        if started and not self.muted:
+            await self._send_event({"type": "audio-end", "message_id": self._message_id})
+
+    def _audio_start(self) -> dict:
+        fmt = self._voice.output_format
+        return {
+            "type": "audio-start",
+            "message_id": self._message_id,
+            "encoding": fmt.encoding,
+            "sample_rate": fmt.sample_rate,
+            "channels": fmt.channels,
+        }

@@ -1,0 +1,77 @@
+"""Run the tool calls of a finished generation: each bounded in time, none can crash a turn."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from dataclasses import dataclass
+from typing import Any
+from uuid import UUID
+
+from integrations.errors import ProviderError
+from integrations.llm.base import ToolCallRequest
+from integrations.tools.base import Tool, ToolContext, ToolError, ToolOutcome
+from integrations.tools.registry import get_tool, openai_tool_schema
+
+logger = logging.getLogger(__name__)
+MAX_RESULT_CHARS = 8_000
+
+
+@dataclass(frozen=True)
+class EnabledTools:
+    tools: dict[str, tuple[Tool, dict[str, Any]]]
+
+    @classmethod
+    def for_assistant(cls, enabled: dict[str, dict[str, Any]]) -> EnabledTools:
+        found = {name: (get_tool(name), options) for name, options in enabled.items()}
+        return cls({name: pair for name, pair in found.items() if pair[0] is not None})
+
+    def schemas(self) -> list[dict[str, Any]] | None:
+        return [openai_tool_schema(tool) for tool, _ in self.tools.values()] or None
+
+
+def parse_arguments(call: ToolCallRequest) -> dict[str, Any] | None:
+    try:
+        arguments = json.loads(call.arguments or "{}")
+    except json.JSONDecodeError:
+        return None
+    return arguments if isinstance(arguments, dict) else None
+
+
+async def run_tool_call(
+    call: ToolCallRequest,
+    enabled: EnabledTools,
+    *,
+    organization_id: UUID,
+    assistant_id: UUID,
+    session_id: UUID,
+) -> ToolOutcome:
+    if call.name not in enabled.tools:
+        return ToolOutcome(ok=False, error=f"The tool {call.name!r} is not available.")
+    arguments = parse_arguments(call)
+    if arguments is None:
+        return ToolOutcome(ok=False, error="The arguments were not a JSON object.")
+    tool, options = enabled.tools[call.name]
+    context = ToolContext(organization_id, assistant_id, session_id, options)
+    try:
+        return await asyncio.wait_for(tool.run(arguments, context), tool.timeout_seconds)
+    except TimeoutError:
+        return ToolOutcome(ok=False, error=f"The tool timed out after {tool.timeout_seconds:g} s.")
+    except (ToolError, ProviderError) as exc:
+        return ToolOutcome(ok=False, error=str(getattr(exc, "message", exc)))
+    except Exception:  # a tool bug must not end the conversation: report it and go on
+        logger.exception("tool %s failed", call.name)
+        return ToolOutcome(ok=False, error="The tool failed unexpectedly.")
+
+
+def outcome_payload(outcome: ToolOutcome) -> str:
+    body = (
+        {"ok": True, "result": outcome.result}
+        if outcome.ok
+        else {"ok": False, "error": outcome.error}
+    )
+    text = json.dumps(body, default=str)
+    if len(text) > MAX_RESULT_CHARS:
+        text = json.dumps({"ok": outcome.ok, "truncated": True, "result": text[:MAX_RESULT_CHARS]})
+    return text
