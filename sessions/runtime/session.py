@@ -87,6 +87,8 @@ class LiveSession:
     async def user_text(self, content: str) -> Message:
         started = time.perf_counter()
         self._touch()
+        if self.interruptions_enabled:
+            await self.interrupt()  # first, so the transcript reads in the order it was heard
         message = await store.append_message(self.session_id, role="user", content=content)
         await self._start_turn(TurnStart(started), message)
         return message
