@@ -13,7 +13,7 @@ from integrations.tools.base import Tool
 
 INSTALLED_TOOL_MODULES = (
     "integrations.tools.builtin",
-    # "integrations.notion.tools" joins when the Notion integration lands.
+    "integrations.notion.tools",
 )
 
 _tools: dict[str, Tool] = {}
