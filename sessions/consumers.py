@@ -23,14 +23,11 @@ from sessions import concurrency
 from sessions.protocol import ProtocolError, check_audio_frame, parse_text_frame
 from sessions.runtime import store
 from sessions.runtime.session import LiveSession
+from sessions.services import session_group
 from sessions.tokens import ws_token_valid
 
 logger = logging.getLogger(__name__)
 AUDIO_FRAMES_PER_SECOND = 200
-
-
-def session_group(session_id) -> str:
-    return f"session-{session_id}"
 
 
 class TokenBucket:

@@ -7,8 +7,8 @@ from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
 
 from assistants.models import Membership
-from sessions.consumers import session_group
 from sessions.models import Message, Session
+from sessions.services import session_group
 from sessions.tokens import ws_token_for
 from tests.factories import MembershipFactory, SessionFactory, UserFactory
 from tests.sessions.live import LiveClient, silence_pcm, voiced_pcm

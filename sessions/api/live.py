@@ -1,0 +1,73 @@
+"""Control a live session from a backend: end it wherever it runs, or run one text turn."""
+
+from __future__ import annotations
+
+from asgiref.sync import async_to_sync
+from drf_spectacular.utils import extend_schema, inline_serializer
+from rest_framework import serializers, status
+from rest_framework.exceptions import APIException
+from rest_framework.response import Response
+
+from assistants.api.fields import StrictCharField, StrictSerializer
+from assistants.api.views_base import OrganizationScopedAPIView, validated
+from sessions.api.serializers import MessageOutputSerializer, SessionOutputSerializer
+from sessions.models import Session
+from sessions.protocol import MAX_TEXT_CHARS
+from sessions.runtime.text_turn import run_text_turn
+from sessions.services import session_stop
+
+
+class SessionOver(APIException):
+    status_code = status.HTTP_409_CONFLICT
+    default_detail = "The session has ended."
+    default_code = "session_ended"
+
+
+class ProviderUnavailable(APIException):
+    status_code = status.HTTP_502_BAD_GATEWAY
+    default_detail = "The model provider is unavailable. Your message was saved."
+    default_code = "provider_unavailable"
+
+
+class TextTurnInputSerializer(StrictSerializer):
+    content = StrictCharField(max_length=MAX_TEXT_CHARS, trim_whitespace=True)
+
+
+TextTurnOutput = inline_serializer(
+    "TextTurnOutput",
+    {
+        "messages": MessageOutputSerializer(many=True),
+        "session_ended": serializers.CharField(allow_null=True),
+    },
+)
+
+
+class SessionEndView(OrganizationScopedAPIView):
+    model = Session
+
+    @extend_schema(
+        operation_id="sessions_end",
+        summary="End a session",
+        description="Ends the session wherever its live connection runs; idempotent.",
+        request=None,
+        responses=SessionOutputSerializer,
+    )
+    def post(self, request, pk):
+        session = session_stop(session=self.get_object())
+        return Response(SessionOutputSerializer(session).data)
+
+
+def text_turn(view: OrganizationScopedAPIView, request, pk) -> Response:
+    """POST on the session-messages URL: one text turn, tools included, no audio."""
+    session = view.get_object()
+    fields = validated(TextTurnInputSerializer, request.data)
+    if session.is_over:
+        raise SessionOver()
+    result = async_to_sync(run_text_turn)(session.id, fields["content"])
+    if any(e["code"] in ("provider_unavailable", "internal_error") for e in result.errors):
+        raise ProviderUnavailable()
+    body = {
+        "messages": MessageOutputSerializer(result.messages, many=True).data,
+        "session_ended": result.session_ended,
+    }
+    return Response(body, status=status.HTTP_201_CREATED)
