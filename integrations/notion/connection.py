@@ -1,7 +1,8 @@
 """Which Notion token a tool call uses: the calling organization's active NotionConnection.
 
 This is the only place tools get Notion credentials, and it only ever looks inside the
-context's organization (``for_org``).
+context's organization (``for_org``). The ORM is reached through ``database_sync_to_async``,
+which also closes the worker thread's stale connections, as consumers need.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import logging
 import uuid
 from typing import TYPE_CHECKING, Any
 
+from channels.db import database_sync_to_async
 from django.utils import timezone
 
 from integrations.tools.base import ToolContext, ToolError
@@ -41,18 +43,19 @@ def _chosen_connection_id(context: ToolContext) -> uuid.UUID | None:
         raise NotionNotConnected("The assistant's Notion connection setting is invalid.") from exc
 
 
-async def active_connection(context: ToolContext) -> NotionConnection:
+@database_sync_to_async
+def active_connection(context: ToolContext) -> NotionConnection:
     chosen = _chosen_connection_id(context)
     connections = _connections(context)
     if chosen is not None:
-        connection = await connections.filter(pk=chosen).afirst()
+        connection = connections.filter(pk=chosen).first()
         if connection is None:
             raise NotionNotConnected(
                 "The Notion connection chosen for this assistant is missing or broken; "
                 "reconnect Notion in the dashboard."
             )
         return connection
-    found = [c async for c in connections.order_by("-connected_at")[:2]]
+    found = list(connections.order_by("-connected_at")[:2])
     if not found:
         raise NotionNotConnected("Notion isn't connected for this organization yet.")
     if len(found) > 1:
@@ -72,11 +75,15 @@ async def resolve_notion_token(context: ToolContext) -> str:
 async def mark_notion_token_broken(context: ToolContext, token: str) -> None:
     """Notion answered 401 for ``token``: flag its connection so the dashboard asks for a
     reconnect and no further calls are made with it."""
-    async for connection in _connections(context):
+    await _mark_broken(context, token)
+
+
+@database_sync_to_async
+def _mark_broken(context: ToolContext, token: str) -> None:
+    # Tokens are compared after decryption: the stored ciphertexts are randomized.
+    for connection in _connections(context):
         if hmac.compare_digest(str(connection.token), token):
-            await (
-                _connections(context)
-                .filter(pk=connection.pk)
-                .aupdate(status="broken", broken_at=timezone.now())
+            _connections(context).filter(pk=connection.pk).update(
+                status="broken", broken_at=timezone.now()
             )
             logger.warning("Notion connection %s marked broken after a 401", connection.pk)

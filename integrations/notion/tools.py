@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from integrations.errors import ProviderError
 from integrations.notion.client import NotionAPI
 from integrations.notion.content import (
     PageTextReader,
@@ -197,7 +198,13 @@ class NotionCreatePage(NotionTool):
 async def first_data_source(api: NotionAPI, database_id: str) -> dict[str, Any]:
     """A database's (first) data source, with its schema. Since API version 2025-09-03 rows
     live in data sources, and a database may hold several."""
-    database = await api.retrieve_database(database_id)
+    try:
+        database = await api.retrieve_database(database_id)
+    except ProviderError as exc:
+        if exc.code != "not_found":
+            raise
+        # The id may already be a data source's (search results show both).
+        return await api.retrieve_data_source(database_id)
     sources = database.get("data_sources") or []
     if not sources:
         raise ToolError("That Notion database has no data source to read or write.")

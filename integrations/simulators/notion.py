@@ -25,6 +25,9 @@ BODY: web.RequestKey[Any] = web.RequestKey("notion_json_body", object)
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 FAULT_ERRORS = {
+    400: ("validation_error", "body failed validation."),
+    403: ("restricted_resource", "API token does not have access to this resource."),
+    409: ("conflict_error", "Conflict occurred while saving. Please try again."),
     429: ("rate_limited", "You have been rate limited. Please try again in a few minutes."),
     500: ("internal_server_error", "Unexpected error occurred."),
     502: ("internal_server_error", "Bad gateway."),

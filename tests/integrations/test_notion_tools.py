@@ -542,3 +542,17 @@ async def test_default_client_reads_base_url_from_settings(notion_sim, settings)
 
     outcome = await NotionReadPage(token_resolver=resolver).run({"page_id": page_id}, context())
     assert outcome.ok and outcome.result["title"] == "Configured"
+
+
+async def test_query_accepts_a_data_source_id_too(notion_sim, make):
+    _, source_id = notion_sim.add_database("Tasks", rows=[{"Name": "Only"}])
+    outcome = await make(NotionQueryDatabase).run({"database_id": source_id}, context())
+    assert outcome.ok, outcome.error
+    assert [r["properties"]["Name"] for r in outcome.result["rows"]] == ["Only"]
+
+
+async def test_query_unknown_database_is_not_shared_message(notion_sim, make):
+    outcome = await make(NotionQueryDatabase).run({"database_id": str(uuid.uuid4())}, context())
+    assert outcome.error == (
+        "That database isn't shared with the Notion integration, or it doesn't exist."
+    )
