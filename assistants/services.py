@@ -6,6 +6,7 @@ from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 from django.utils.text import slugify
@@ -81,6 +82,45 @@ def api_key_create(
     if allowed_assistants:
         api_key.allowed_assistants.set(allowed_assistants)
     return api_key, raw_key
+
+
+def api_key_issue(
+    *,
+    organization: Organization,
+    name: str,
+    kind: str = ApiKey.Kind.PRIVATE,
+    allowed_origins: list[str] | None = None,
+    allowed_assistant_ids: list | None = None,
+    created_by=None,
+) -> tuple[ApiKey, str]:
+    """Create a key from API input: assistant ids are resolved within the organization only, and
+    only public keys carry origin and assistant limits (a public key needs an assistant)."""
+    allowed_origins, allowed_assistant_ids = allowed_origins or [], allowed_assistant_ids or []
+    if kind == ApiKey.Kind.PRIVATE:
+        only_public = "Only public keys are limited to origins and assistants."
+        errors = {"allowed_origins": only_public} if allowed_origins else {}
+        if allowed_assistant_ids:
+            errors["allowed_assistant_ids"] = only_public
+        if errors:
+            raise ValidationError(errors)
+    elif not allowed_assistant_ids:
+        raise ValidationError(
+            {"allowed_assistant_ids": "A public key needs at least one assistant."}
+        )
+    assistants = list(
+        Assistant.objects.for_org(organization).live().filter(pk__in=allowed_assistant_ids)
+    )
+    missing = sorted(set(map(str, allowed_assistant_ids)) - {str(a.pk) for a in assistants})
+    if missing:
+        raise ValidationError({"allowed_assistant_ids": [f"No assistant {pk}." for pk in missing]})
+    return api_key_create(
+        organization=organization,
+        name=name,
+        kind=kind,
+        allowed_origins=allowed_origins,
+        allowed_assistants=assistants,
+        created_by=created_by,
+    )
 
 
 def api_key_revoke(*, api_key: ApiKey) -> ApiKey:

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from assistants.models import Assistant
+from assistants.models import ApiKey, Assistant
 from sessions.models import Message, Session, empty_usage
 
 USAGE_KEYS = tuple(empty_usage())
@@ -32,6 +32,36 @@ def session_create(
     session.full_clean()
     session.save()
     return session
+
+
+def session_start(
+    *, api_key: ApiKey, assistant_id, metadata: dict | None = None, origin: str | None = None
+) -> Session:
+    """Create a session as this API key may.
+
+    A private key may use any live assistant of its organization (channel "api"). A public key,
+    shipped in browsers, only its allowed assistants, and only from its allowed origins when the
+    request carries an Origin (channel "web"). Another organization's assistant does not exist.
+    """
+    if api_key.kind == ApiKey.Kind.PUBLIC:
+        if origin is not None and origin.lower() not in api_key.allowed_origins:
+            raise PermissionDenied("This key may not be used from this origin.")
+        allowed = api_key.allowed_assistants.values("pk")
+        assistant = _assistant_of(api_key, assistant_id, extra={"pk__in": allowed})
+        if assistant is None:
+            raise PermissionDenied("This key may not start sessions for this assistant.")
+        channel = Session.Channel.WEB
+    else:
+        assistant = _assistant_of(api_key, assistant_id, extra={"archived_at__isnull": True})
+        if assistant is None:
+            raise ValidationError({"assistant_id": "No assistant with this id."})
+        channel = Session.Channel.API
+    return session_create(assistant=assistant, channel=channel, metadata=metadata)
+
+
+def _assistant_of(api_key: ApiKey, assistant_id, *, extra: dict) -> Assistant | None:
+    assistants = Assistant.objects.for_org(api_key.organization_id)
+    return assistants.filter(pk=assistant_id, **extra).first()
 
 
 @transaction.atomic

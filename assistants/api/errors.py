@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 from django.core.exceptions import PermissionDenied
-from django.http import Http404
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import Http404, JsonResponse
 from rest_framework import exceptions, status
+from rest_framework.serializers import as_serializer_error
+from rest_framework.settings import api_settings
 from rest_framework.views import exception_handler as drf_exception_handler
 
 
@@ -19,7 +22,9 @@ def exception_handler(exc, context):
     if isinstance(exc, Http404):
         exc = exceptions.NotFound("Not found.")
     elif isinstance(exc, PermissionDenied):
-        exc = exceptions.PermissionDenied()
+        exc = exceptions.PermissionDenied(*exc.args[:1])
+    elif isinstance(exc, DjangoValidationError):
+        exc = exceptions.ValidationError(_field_errors(exc))
     response = drf_exception_handler(exc, context)
     if response is None:
         return None
@@ -32,3 +37,19 @@ def exception_handler(exc, context):
     if response.status_code == status.HTTP_429_TOO_MANY_REQUESTS and "Retry-After" not in response:
         response["Retry-After"] = "60"
     return response
+
+
+def _field_errors(exc: DjangoValidationError) -> dict:
+    """A model's full_clean() errors in the API's shape ("__all__" becomes "non_field_errors")."""
+    errors = as_serializer_error(exc)
+    if "__all__" in errors:
+        errors[api_settings.NON_FIELD_ERRORS_KEY] = errors.pop("__all__")
+    return errors
+
+
+def not_found(request, *args, **kwargs) -> JsonResponse:
+    """Unknown paths under /api/v1/ get a JSON 404 in the common shape, not an HTML page."""
+    message = "Not found."
+    if not request.path.endswith("/"):
+        message = "Not found. API paths end with a slash, e.g. /api/v1/assistants/."
+    return JsonResponse({"error": {"code": "not_found", "message": message}}, status=404)

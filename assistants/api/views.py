@@ -1,0 +1,146 @@
+"""Assistants, API keys and the organization. Each method: validate, call one service, render."""
+
+from __future__ import annotations
+
+from drf_spectacular.utils import extend_schema
+from rest_framework import status
+from rest_framework.response import Response
+
+from assistants.api.serializers import (
+    ApiKeyCreatedOutputSerializer,
+    ApiKeyInputSerializer,
+    ApiKeyOutputSerializer,
+    AssistantInputSerializer,
+    AssistantOutputSerializer,
+    OrganizationOutputSerializer,
+)
+from assistants.api.views_base import OrganizationScopedAPIView, validated
+from assistants.models import ApiKey, Assistant, Organization
+from assistants.services import (
+    api_key_issue,
+    api_key_revoke,
+    assistant_archive,
+    assistant_create,
+    assistant_update,
+)
+from sessions.selectors import usage_this_month
+
+
+class AssistantListView(OrganizationScopedAPIView):
+    model = Assistant
+
+    def scope_queryset(self, queryset):
+        return queryset.live()
+
+    @extend_schema(
+        operation_id="assistants_list",
+        summary="List assistants",
+        responses=AssistantOutputSerializer(many=True),
+    )
+    def get(self, request):
+        page = self.paginate_queryset(self.get_queryset())
+        return self.get_paginated_response(AssistantOutputSerializer(page, many=True).data)
+
+    @extend_schema(
+        operation_id="assistants_create",
+        summary="Create an assistant",
+        request=AssistantInputSerializer,
+        responses={201: AssistantOutputSerializer},
+    )
+    def post(self, request):
+        fields = validated(AssistantInputSerializer, request.data)
+        assistant = assistant_create(organization=self.organization, **fields)
+        return Response(AssistantOutputSerializer(assistant).data, status=status.HTTP_201_CREATED)
+
+
+class AssistantDetailView(OrganizationScopedAPIView):
+    model = Assistant
+
+    def scope_queryset(self, queryset):
+        return queryset.live()
+
+    @extend_schema(summary="Get an assistant", responses=AssistantOutputSerializer)
+    def get(self, request, pk):
+        return Response(AssistantOutputSerializer(self.get_object()).data)
+
+    @extend_schema(
+        summary="Update an assistant",
+        description="Only the fields given change.",
+        request=AssistantInputSerializer(partial=True),
+        responses=AssistantOutputSerializer,
+    )
+    def patch(self, request, pk):
+        assistant = self.get_object()
+        fields = validated(AssistantInputSerializer, request.data, partial=True)
+        assistant = assistant_update(assistant=assistant, **fields)
+        return Response(AssistantOutputSerializer(assistant).data)
+
+    @extend_schema(
+        summary="Delete an assistant",
+        description="An assistant with sessions is archived: it disappears from the API, but its "
+        "sessions and their transcripts stay readable.",
+        responses={204: None},
+    )
+    def delete(self, request, pk):
+        assistant_archive(assistant=self.get_object())
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class ApiKeyListView(OrganizationScopedAPIView):
+    model = ApiKey
+
+    def scope_queryset(self, queryset):
+        return queryset.prefetch_related("allowed_assistants")
+
+    @extend_schema(
+        operation_id="api_keys_list",
+        summary="List API keys",
+        description="Active and revoked keys. Secrets are never shown again after creation.",
+        responses=ApiKeyOutputSerializer(many=True),
+    )
+    def get(self, request):
+        page = self.paginate_queryset(self.get_queryset())
+        return self.get_paginated_response(ApiKeyOutputSerializer(page, many=True).data)
+
+    @extend_schema(
+        operation_id="api_keys_create",
+        summary="Create an API key",
+        description="The response carries the secret, once. Public keys (kind=public) need at "
+        "least one allowed assistant and may list allowed browser origins.",
+        request=ApiKeyInputSerializer,
+        responses={201: ApiKeyCreatedOutputSerializer},
+    )
+    def post(self, request):
+        fields = validated(ApiKeyInputSerializer, request.data)
+        api_key, secret = api_key_issue(organization=self.organization, **fields)
+        output = ApiKeyCreatedOutputSerializer(api_key, context={"secret": secret})
+        return Response(output.data, status=status.HTTP_201_CREATED)
+
+
+class ApiKeyDetailView(OrganizationScopedAPIView):
+    model = ApiKey
+
+    @extend_schema(
+        summary="Revoke an API key",
+        description="Takes effect on the next request, on every server. Revoking twice is fine.",
+        responses={204: None},
+    )
+    def delete(self, request, pk):
+        api_key_revoke(api_key=self.get_object())
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class OrganizationView(OrganizationScopedAPIView):
+    model = Organization
+    pagination_class = None
+
+    @extend_schema(
+        summary="Get the key's organization",
+        description="Name, limits and usage totals for the current calendar month (UTC).",
+        responses=OrganizationOutputSerializer,
+    )
+    def get(self, request):
+        organization = self.get_queryset().get()
+        usage = usage_this_month(organization=organization)
+        overview = {"organization": organization, "usage": usage}
+        return Response(OrganizationOutputSerializer(overview).data)

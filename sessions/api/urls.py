@@ -1,0 +1,16 @@
+"""Session routes. The live-session runtime appends its routes below (sessions/api/live.py):
+POST sessions/<id>/end/, and POST on the "session-messages" URL."""
+
+from django.urls import path
+
+from sessions.api import views
+
+urlpatterns = [
+    path("sessions/", views.SessionListView.as_view(), name="session-list"),
+    path("sessions/<uuid:pk>/", views.SessionDetailView.as_view(), name="session-detail"),
+    path(
+        "sessions/<uuid:pk>/messages/",
+        views.SessionMessagesView.as_view(),
+        name="session-messages",
+    ),
+]

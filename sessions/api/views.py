@@ -1,0 +1,126 @@
+"""Sessions and transcripts. Each method: validate, call one service (or read), render.
+
+The live-session endpoints (POST .../messages/, POST .../end/) live in sessions/api/live.py.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from urllib.parse import parse_qs, urlsplit
+
+from django.conf import settings
+from django.db.models import QuerySet
+from django.utils import timezone
+from drf_spectacular.utils import extend_schema
+from rest_framework import status
+from rest_framework.response import Response
+
+from assistants.api.pagination import SequencePagination
+from assistants.api.views_base import OrganizationScopedAPIView, validated
+from sessions.api.serializers import (
+    MessageOutputSerializer,
+    SessionCreatedOutputSerializer,
+    SessionCreateInputSerializer,
+    SessionFilterSerializer,
+    SessionOutputSerializer,
+)
+from sessions.models import Session
+from sessions.services import session_start
+from sessions.tokens import ws_path_for
+
+FILTER_LOOKUPS = {
+    "assistant": "assistant_id",
+    "status": "status",
+    "channel": "channel",
+    "created_after": "created_at__gte",
+    "created_before": "created_at__lt",
+}
+
+
+@dataclass(frozen=True)
+class WsAccess:
+    url: str
+    token: str
+    expires_at: datetime
+
+
+def ws_access_for(request, session: Session) -> WsAccess:
+    """The absolute WebSocket URL of a session and its single-session token."""
+    # Signed timestamps have whole seconds: rounding down never promises more than the token has.
+    issued_at = timezone.now().replace(microsecond=0)
+    path = ws_path_for(session.id)
+    base = settings.PUBLIC_BASE_URL or f"{request.scheme}://{request.get_host()}"
+    scheme, _, rest = base.partition("://")
+    return WsAccess(
+        url=f"{'wss' if scheme == 'https' else 'ws'}://{rest}{path}",
+        token=parse_qs(urlsplit(path).query)["token"][0],
+        expires_at=issued_at + timedelta(seconds=settings.WS_TOKEN_TTL_SECONDS),
+    )
+
+
+class SessionListView(OrganizationScopedAPIView):
+    model = Session
+    public_key_allowed = True  # POST only; the service applies the key's limits
+
+    @extend_schema(
+        operation_id="sessions_list",
+        summary="List sessions",
+        parameters=[SessionFilterSerializer],
+        responses=SessionOutputSerializer(many=True),
+    )
+    def get(self, request):
+        filters = validated(SessionFilterSerializer, request.query_params)
+        sessions = self.get_queryset().filter(
+            **{FILTER_LOOKUPS[name]: value for name, value in filters.items()}
+        )
+        page = self.paginate_queryset(sessions)
+        return self.get_paginated_response(SessionOutputSerializer(page, many=True).data)
+
+    @extend_schema(
+        operation_id="sessions_create",
+        summary="Start a session",
+        description="Returns the session with a WebSocket URL and a short-lived token for this "
+        "session only, so a browser can join without an organization key. Public keys may call "
+        "this for their allowed assistants, from their allowed origins.",
+        request=SessionCreateInputSerializer,
+        responses={201: SessionCreatedOutputSerializer},
+    )
+    def post(self, request):
+        fields = validated(SessionCreateInputSerializer, request.data)
+        session = session_start(
+            api_key=request.user.api_key, origin=request.headers.get("Origin"), **fields
+        )
+        output = SessionCreatedOutputSerializer(
+            session, context={"ws_access": ws_access_for(request, session)}
+        )
+        return Response(output.data, status=status.HTTP_201_CREATED)
+
+
+class SessionDetailView(OrganizationScopedAPIView):
+    model = Session
+
+    @extend_schema(summary="Get a session", responses=SessionOutputSerializer)
+    def get(self, request, pk):
+        return Response(SessionOutputSerializer(self.get_object()).data)
+
+
+class SessionMessagesView(OrganizationScopedAPIView):
+    """The transcript. Readable after the assistant is deleted (archived)."""
+
+    model = Session
+    pagination_class = SequencePagination
+
+    def messages(self) -> QuerySet:
+        return self.get_object().messages.all()
+
+    @extend_schema(
+        operation_id="sessions_messages_list",
+        summary="List a session's messages",
+        description="In the order they were spoken (by sequence).",
+        responses=MessageOutputSerializer(many=True),
+    )
+    def get(self, request, pk):
+        page = self.paginate_queryset(self.messages())
+        return self.get_paginated_response(MessageOutputSerializer(page, many=True).data)
+
