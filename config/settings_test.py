@@ -11,3 +11,11 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 SECURE_SSL_REDIRECT = False
 SESSION_COOKIE_SECURE = False
 CSRF_COOKIE_SECURE = False
+
+# Tests that start real server processes need a database those processes can open too.
+if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
+    import tempfile
+
+    DATABASES["default"]["TEST"] = {
+        "NAME": os.path.join(tempfile.gettempdir(), f"voiceplatform-test-{os.getpid()}.sqlite3")
+    }

@@ -10,7 +10,7 @@ from django.core.cache import cache
 
 from tests.factories import ApiKeyFactory, OrganizationFactory, UserFactory
 
-pytest_plugins = ["tests.fixtures.simulators", "tests.fixtures.notion"]
+pytest_plugins = ["tests.fixtures.simulators", "tests.fixtures.notion", "tests.fixtures.servers"]
 
 REQUIRE_SERVICES = os.environ.get("REQUIRE_SERVICES") == "1"
 

@@ -1,0 +1,84 @@
+"""Over real sockets: daphne in its own process, a real WebSocket client, real HTTP.
+
+With REDIS_URL set (CI), the channel layer and the concurrency leases are Redis, so the
+cross-process tests below exercise exactly what a scaled-out deployment relies on.
+"""
+
+import asyncio
+import json
+
+import httpx
+import pytest
+import websockets
+
+from sessions.tokens import ws_path_for
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
+
+
+async def read_until(ws, event_type: str, timeout: float = 10) -> tuple[dict, list]:
+    frames = []
+    async with asyncio.timeout(timeout):
+        while True:
+            frame = await ws.recv()
+            frames.append(frame)
+            if isinstance(frame, str) and json.loads(frame)["type"] == event_type:
+                return json.loads(frame), frames
+
+
+async def test_a_spoken_turn_over_a_real_socket(providers, session, daphne):
+    providers.script_chat({"text": "Sure, over a real socket."})
+    server = daphne()
+    async with websockets.connect(server.ws + ws_path_for(session.id)) as ws:
+        connected, _ = await read_until(ws, "connected")
+        assert connected["session_id"] == str(session.id)
+        await ws.send(json.dumps({"type": "user-message", "content": "Hello over TCP"}))
+        final, frames = await read_until(ws, "assistant-message")
+        assert final["content"] == "Sure, over a real socket."
+        audio = [f for f in frames if isinstance(f, bytes)]
+        assert audio and sum(map(len, audio)) % 2 == 0
+        await ws.send("{broken")
+        error, _ = await read_until(ws, "error")
+        assert error["code"] == "invalid_json"
+        await ws.send(json.dumps({"type": "end-session"}))
+        await read_until(ws, "session-ended")
+        with pytest.raises(websockets.ConnectionClosedOK):
+            await ws.recv()
+        assert ws.close_code == 1000
+
+
+async def test_concurrency_limit_holds_across_two_server_processes(
+    providers, session, assistant, org, daphne, redis_url
+):
+    from channels.db import database_sync_to_async
+
+    from tests.factories import SessionFactory
+
+    org.max_concurrent_sessions = 1
+    await database_sync_to_async(org.save)()
+    other = await database_sync_to_async(SessionFactory)(assistant=assistant)
+    first, second = daphne(), daphne()
+    async with websockets.connect(first.ws + ws_path_for(session.id)) as ws:
+        await read_until(ws, "connected")
+        async with websockets.connect(second.ws + ws_path_for(other.id)) as refused:
+            with pytest.raises(websockets.ConnectionClosed) as closed:
+                await refused.recv()
+            assert closed.value.rcvd.code == 4429
+    async with websockets.connect(second.ws + ws_path_for(other.id)) as ws:
+        await read_until(ws, "connected")  # released when the first one left
+
+
+async def test_rest_end_on_one_process_ends_the_socket_on_another(
+    providers, session, private_key, daphne, redis_url
+):
+    first, second = daphne(), daphne()
+    async with websockets.connect(first.ws + ws_path_for(session.id)) as ws:
+        await read_until(ws, "connected")
+        async with httpx.AsyncClient() as http:
+            response = await http.post(
+                f"{second.http}/api/v1/sessions/{session.id}/end/",
+                headers={"Authorization": f"Bearer {private_key[1]}"},
+            )
+        assert response.status_code == 200
+        ended, _ = await read_until(ws, "session-ended")
+        assert ended["reason"] == "ended-by-api"
