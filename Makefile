@@ -25,7 +25,7 @@ migrate: $(VENV)/.installed-base
 	DEBUG=$${DEBUG:-1} $(BIN)/python manage.py migrate --noinput -v0
 
 run: migrate
-	DEBUG=$${DEBUG:-1} $(BIN)/python manage.py bootstrap_demo
+	DEBUG=$${DEBUG:-1} $(BIN)/python manage.py bootstrap_demo --base-url http://$(HOST):$(PORT)
 	DEBUG=$${DEBUG:-1} $(BIN)/python manage.py serve --host $(HOST) --port $(PORT)
 
 test: $(VENV)/.installed-dev

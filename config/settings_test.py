@@ -4,7 +4,10 @@ import os
 
 os.environ.setdefault("TESTING", "1")
 
+import tempfile
+
 from config.settings import *  # noqa: F403
+from config.settings import DATABASES
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 # The test client and the test servers speak plain HTTP on loopback.
@@ -14,8 +17,6 @@ CSRF_COOKIE_SECURE = False
 
 # Tests that start real server processes need a database those processes can open too.
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
-    import tempfile
-
     DATABASES["default"]["TEST"] = {
         "NAME": os.path.join(tempfile.gettempdir(), f"voiceplatform-test-{os.getpid()}.sqlite3")
     }

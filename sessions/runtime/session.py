@@ -297,7 +297,7 @@ class LiveSession:
             "session_id": str(self.session_id),
             "assistant": {"id": str(assistant.id), "name": assistant.name},
             "audio": {"input": INPUT_AUDIO if self.can_hear else None, "output": output},
-            "simulated": bool(getattr(settings, "PROVIDERS_SIMULATED", False)),
+            **simulation_notice(),
         }
 
 
@@ -309,6 +309,17 @@ def _unplayed_ms(reply: Reply, marks: dict[str, float]) -> float:
     if played is None:
         played = (time.perf_counter() - speech.first_audio_at) * 1000
     return max(0.0, speech.timeline.sent_ms() - played)
+
+
+def simulation_notice() -> dict[str, Any]:
+    simulated = list(settings.SIMULATED_PROVIDERS)
+    if not simulated:
+        return {"simulated": False}
+    return {
+        "simulated": True,
+        "notice": f"Simulated providers ({', '.join(simulated)}): replies and voices are not "
+        "from real models. Configure provider keys to use them.",
+    }
 
 
 def provider_error_event(error: ProviderError, code: str = "provider_unavailable") -> dict:

@@ -34,9 +34,10 @@ class Command(BaseCommand):
         parser.add_argument(
             "--credentials-file", default=str(Path(settings.BASE_DIR) / ".demo-credentials.json")
         )
+        parser.add_argument("--base-url", default="http://127.0.0.1:8000")
 
     @transaction.atomic
-    def handle(self, *args, credentials_file: str, **options):
+    def handle(self, *args, credentials_file: str, base_url: str, **options):
         path = Path(credentials_file)
         saved = json.loads(path.read_text()) if path.exists() else {}
         organization, _ = Organization.objects.get_or_create(
@@ -50,7 +51,7 @@ class Command(BaseCommand):
         if not raw_key or verify_api_key(raw_key) is None:
             _, raw_key = api_key_create(organization=organization, name="demo", created_by=user)
         self._save(path, {"admin_password": password, "api_key": raw_key})
-        self._report(user.username, password, raw_key, assistant)
+        self._report(base_url.rstrip("/"), user.username, password, raw_key, assistant)
 
     def _admin(self, password: str | None):
         user_model = get_user_model()
@@ -77,8 +78,9 @@ class Command(BaseCommand):
         path.write_text(json.dumps(data))
         path.chmod(0o600)
 
-    def _report(self, username: str, password: str, raw_key: str, assistant: Assistant) -> None:
-        base = "http://127.0.0.1:8000"
+    def _report(
+        self, base: str, username: str, password: str, raw_key: str, assistant: Assistant
+    ) -> None:
         self.stdout.write(
             "\n".join(
                 [
@@ -87,8 +89,9 @@ class Command(BaseCommand):
                     f"  admin:        {base}/admin/  user '{username}'  password '{password}'",
                     f"  API key:      {raw_key}",
                     f"  assistant id: {assistant.id}",
-                    "  try:         curl -H 'Authorization: Bearer <API key>' "
+                    f"  try:         curl -H 'Authorization: Bearer {raw_key}' "
                     f"{base}/api/v1/assistants/",
+                    "  then:        docs/API.md (REST) and docs/PROTOCOL.md (live voice)",
                     "",
                 ]
             )
