@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import F
@@ -105,3 +107,19 @@ def session_end(*, session_id, reason: str, failed: bool = False) -> bool:
         pk=session_id, status__in=[Session.Status.CREATED, Session.Status.ACTIVE]
     ).update(status=status, ended_at=timezone.now(), ended_reason=reason[:100])
     return bool(updated)
+
+
+def session_group(session_id) -> str:
+    """The channel-layer group of a session's live connection(s), on any server process."""
+    return f"session-{session_id}"
+
+
+def session_stop(*, session: Session, reason: str = "ended-by-api") -> Session:
+    """End a session wherever it runs: its live connection (if any) stops and stores what was
+    said; the database row is ended even when no connection is open."""
+    async_to_sync(get_channel_layer().group_send)(
+        session_group(session.id), {"type": "session.end", "reason": reason}
+    )
+    session_end(session_id=session.id, reason=reason)
+    session.refresh_from_db()
+    return session

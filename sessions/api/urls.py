@@ -3,7 +3,7 @@ POST sessions/<id>/end/, and POST on the "session-messages" URL."""
 
 from django.urls import path
 
-from sessions.api import views
+from sessions.api import live, views
 
 urlpatterns = [
     path("sessions/", views.SessionListView.as_view(), name="session-list"),
@@ -13,4 +13,5 @@ urlpatterns = [
         views.SessionMessagesView.as_view(),
         name="session-messages",
     ),
+    path("sessions/<uuid:pk>/end/", live.SessionEndView.as_view(), name="session-end"),
 ]

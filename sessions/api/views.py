@@ -18,6 +18,7 @@ from rest_framework.response import Response
 
 from assistants.api.pagination import SequencePagination
 from assistants.api.views_base import OrganizationScopedAPIView, validated
+from sessions.api import live
 from sessions.api.serializers import (
     MessageOutputSerializer,
     SessionCreatedOutputSerializer,
@@ -124,3 +125,14 @@ class SessionMessagesView(OrganizationScopedAPIView):
         page = self.paginate_queryset(self.messages())
         return self.get_paginated_response(MessageOutputSerializer(page, many=True).data)
 
+    @extend_schema(
+        operation_id="sessions_messages_create",
+        summary="Run one text turn",
+        description="Stores the user's message, runs the assistant (tools included, no audio) "
+        "through the same runtime as a live call, and returns the messages this turn stored. "
+        "409 if the session has ended; 502 if the model provider failed (the message is saved).",
+        request=live.TextTurnInputSerializer,
+        responses={201: live.TextTurnOutput},
+    )
+    def post(self, request, pk):
+        return live.text_turn(self, request, pk)
