@@ -181,6 +181,10 @@ class NotionAPI:
 
     # -- endpoints -------------------------------------------------------------------------
 
+    async def retrieve_bot_user(self) -> dict[str, Any]:
+        """The token's bot user (GET /v1/users/me): proves the token works, names its workspace."""
+        return await self.call("token", True, self.client.users.me)
+
     async def search(self, **body: Any) -> dict[str, Any]:
         return await self.call("page", True, self.client.search, **body)
 

@@ -204,6 +204,7 @@ def build_app(state: NotionState) -> web.Application:
             web.post(
                 "/v1/data_sources/{id}/query", endpoint(ops.query_data_source, "id", body=True)
             ),
+            web.get("/v1/users/me", endpoint(ops.users_me)),
             web.post("/v1/oauth/token", oauth_token),
             web.post("/_sim/notion/faults", sim_faults),
             web.delete("/_sim/notion/faults", sim_faults),

@@ -301,6 +301,28 @@ def query_data_source(
     return paginate(items, body.get("start_cursor"), body.get("page_size"), "page_or_data_source")
 
 
+# -- users -----------------------------------------------------------------------------------
+
+
+def users_me(state: NotionState, ws: str) -> dict[str, Any]:
+    """The token's bot user, as for an internal integration (owned by the workspace)."""
+    workspace = state.workspaces[ws]
+    return {
+        "object": "user",
+        "id": workspace.bot_id,
+        "name": "Simulated Integration",
+        "avatar_url": None,
+        "type": "bot",
+        "bot": {
+            "owner": {"type": "workspace", "workspace": True},
+            "workspace_name": workspace.name,
+            "workspace_id": workspace.id,
+            "workspace_limits": {"max_file_upload_size_in_bytes": 5 * 1024 * 1024},
+        },
+        "request_id": new_id(),
+    }
+
+
 # -- OAuth -----------------------------------------------------------------------------------
 
 

@@ -97,3 +97,13 @@ async def test_oauth_exchange(notion_sim):
             base_url=notion_sim.base_url,
         )
     assert caught.value.code == "bad_request" and "invalid_grant" in caught.value.message
+
+
+async def test_retrieve_bot_user_and_rejected_token(notion_sim, api_for):
+    async with api_for() as api:
+        bot = await api.retrieve_bot_user()
+    assert bot["bot"]["workspace_id"] == notion_sim.default_workspace_id
+    async with api_for("ntn_revoked") as api:
+        with pytest.raises(ProviderError) as caught:
+            await api.retrieve_bot_user()
+    assert (caught.value.code, caught.value.retryable) == ("auth_failed", False)

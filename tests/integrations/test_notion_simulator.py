@@ -286,3 +286,19 @@ async def test_oauth_requires_client_credentials(notion_sim):
         )
     assert response.status_code == 401
     assert response.json()["object"] == "error"
+
+
+async def test_users_me_is_the_tokens_bot_in_its_workspace(notion_sim, notion):
+    other_workspace = notion_sim.add_workspace("Globex Notes")
+    me = await notion.users.me()
+    assert (me["object"], me["type"]) == ("user", "bot")
+    assert me["bot"]["workspace_name"] == "Simulated Workspace"
+    assert me["bot"]["workspace_id"] == notion_sim.default_workspace_id
+    other = AsyncClient(auth=notion_sim.token_for(other_workspace), base_url=notion_sim.base_url)
+    assert (await other.users.me())["bot"]["workspace_name"] == "Globex Notes"
+    await other.aclose()
+    revoked = AsyncClient(auth="ntn_not_a_token", base_url=notion_sim.base_url, retry=False)
+    with pytest.raises(APIResponseError) as caught:
+        await revoked.users.me()
+    await revoked.aclose()
+    assert caught.value.status == 401
