@@ -10,7 +10,12 @@ from rest_framework.response import Response
 
 from assistants.api.fields import StrictCharField, StrictSerializer
 from assistants.api.views_base import OrganizationScopedAPIView, validated
-from sessions.api.serializers import MessageOutputSerializer, SessionOutputSerializer
+from sessions.api.access import ws_access_for
+from sessions.api.serializers import (
+    MessageOutputSerializer,
+    SessionCreatedOutputSerializer,
+    SessionOutputSerializer,
+)
 from sessions.models import Session
 from sessions.protocol import MAX_TEXT_CHARS
 from sessions.runtime.text_turn import run_text_turn
@@ -55,6 +60,26 @@ class SessionEndView(OrganizationScopedAPIView):
     def post(self, request, pk):
         session = session_stop(session=self.get_object())
         return Response(SessionOutputSerializer(session).data)
+
+
+class SessionTokenView(OrganizationScopedAPIView):
+    model = Session
+
+    @extend_schema(
+        operation_id="sessions_token",
+        summary="New WebSocket token",
+        description="A fresh ws_url and ws_token to (re)connect to a session that has not ended.",
+        request=None,
+        responses={201: SessionCreatedOutputSerializer},
+    )
+    def post(self, request, pk):
+        session = self.get_object()
+        if session.is_over:
+            raise SessionOver()
+        output = SessionCreatedOutputSerializer(
+            session, context={"ws_access": ws_access_for(request, session)}
+        )
+        return Response(output.data, status=status.HTTP_201_CREATED)
 
 
 def text_turn(view: OrganizationScopedAPIView, request, pk) -> Response:

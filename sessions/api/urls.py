@@ -14,4 +14,5 @@ urlpatterns = [
         name="session-messages",
     ),
     path("sessions/<uuid:pk>/end/", live.SessionEndView.as_view(), name="session-end"),
+    path("sessions/<uuid:pk>/token/", live.SessionTokenView.as_view(), name="session-token"),
 ]

@@ -5,13 +5,7 @@ The live-session endpoints (POST .../messages/, POST .../end/) live in sessions/
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime, timedelta
-from urllib.parse import parse_qs, urlsplit
-
-from django.conf import settings
 from django.db.models import QuerySet
-from django.utils import timezone
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
 from rest_framework.response import Response
@@ -19,6 +13,7 @@ from rest_framework.response import Response
 from assistants.api.pagination import SequencePagination
 from assistants.api.views_base import OrganizationScopedAPIView, validated
 from sessions.api import live
+from sessions.api.access import ws_access_for
 from sessions.api.serializers import (
     MessageOutputSerializer,
     SessionCreatedOutputSerializer,
@@ -28,7 +23,6 @@ from sessions.api.serializers import (
 )
 from sessions.models import Session
 from sessions.services import session_start
-from sessions.tokens import ws_path_for
 
 FILTER_LOOKUPS = {
     "assistant": "assistant_id",
@@ -37,27 +31,6 @@ FILTER_LOOKUPS = {
     "created_after": "created_at__gte",
     "created_before": "created_at__lt",
 }
-
-
-@dataclass(frozen=True)
-class WsAccess:
-    url: str
-    token: str
-    expires_at: datetime
-
-
-def ws_access_for(request, session: Session) -> WsAccess:
-    """The absolute WebSocket URL of a session and its single-session token."""
-    # Signed timestamps have whole seconds: rounding down never promises more than the token has.
-    issued_at = timezone.now().replace(microsecond=0)
-    path = ws_path_for(session.id)
-    base = settings.PUBLIC_BASE_URL or f"{request.scheme}://{request.get_host()}"
-    scheme, _, rest = base.partition("://")
-    return WsAccess(
-        url=f"{'wss' if scheme == 'https' else 'ws'}://{rest}{path}",
-        token=parse_qs(urlsplit(path).query)["token"][0],
-        expires_at=issued_at + timedelta(seconds=settings.WS_TOKEN_TTL_SECONDS),
-    )
 
 
 class SessionListView(OrganizationScopedAPIView):

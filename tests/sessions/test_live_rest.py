@@ -110,3 +110,16 @@ async def test_end_reaches_the_live_connection(providers, session, private_key):
     assert response.status_code == 200
     assert (await live.expect("session-ended"))["reason"] == "ended-by-api"
     assert (await live.next())[0] == "close"
+
+
+def test_fresh_token_reconnects_and_is_refused_for_others(
+    providers, session, private_key, other_private_key
+):
+    response = api(private_key[1]).post(f"/api/v1/sessions/{session.id}/token/")
+    assert response.status_code == 201
+    assert response.json()["ws_url"].endswith(response.json()["ws_token"])
+    assert (
+        api(other_private_key[1]).post(f"/api/v1/sessions/{session.id}/token/").status_code == 404
+    )
+    Session.objects.filter(pk=session.pk).update(status="ended")
+    assert api(private_key[1]).post(f"/api/v1/sessions/{session.id}/token/").status_code == 409
