@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, JsonResponse
+from django.views.decorators.csrf import csrf_exempt
 from rest_framework import exceptions, status
 from rest_framework.serializers import as_serializer_error
 from rest_framework.settings import api_settings
 from rest_framework.views import exception_handler as drf_exception_handler
+
+from assistants.api.parsers import PayloadTooLarge
 
 
 def _code_of(exc: exceptions.APIException) -> str:
@@ -23,6 +26,8 @@ def exception_handler(exc, context):
         exc = exceptions.NotFound("Not found.")
     elif isinstance(exc, PermissionDenied):
         exc = exceptions.PermissionDenied(*exc.args[:1])
+    elif isinstance(exc, RequestDataTooBig):
+        exc = PayloadTooLarge()
     elif isinstance(exc, DjangoValidationError):
         exc = exceptions.ValidationError(_field_errors(exc))
     response = drf_exception_handler(exc, context)
@@ -47,6 +52,7 @@ def _field_errors(exc: DjangoValidationError) -> dict:
     return errors
 
 
+@csrf_exempt  # like every API view: no cookies here, and a POST must get this 404, not a CSRF 403
 def not_found(request, *args, **kwargs) -> JsonResponse:
     """Unknown paths under /api/v1/ get a JSON 404 in the common shape, not an HTML page."""
     message = "Not found."

@@ -15,9 +15,10 @@ class PayloadTooLarge(exceptions.APIException):
 class JSONParser(parsers.JSONParser):
     """DRF's JSON parser plus the cases it lets through as server errors.
 
-    DRF reads JSON bodies from the stream, so Django's DATA_UPLOAD_MAX_MEMORY_SIZE never applies:
-    it is enforced here. Deeply nested arrays raise RecursionError and an unknown charset raises
-    LookupError, neither of which DRF turns into a 400.
+    DRF usually reads JSON bodies from the stream, where Django's DATA_UPLOAD_MAX_MEMORY_SIZE does
+    not apply: it is enforced here (RequestDataTooBig maps to the same 413 in errors.py). Deeply
+    nested arrays raise RecursionError, which DRF does not turn into a 400. (An unknown charset
+    never gets here: Django falls back to DEFAULT_CHARSET.)
     """
 
     def parse(self, stream, media_type=None, parser_context=None):
@@ -29,8 +30,6 @@ class JSONParser(parsers.JSONParser):
             return super().parse(stream, media_type, parser_context)
         except RecursionError as exc:
             raise exceptions.ParseError("JSON parse error - nested too deeply.") from exc
-        except LookupError as exc:
-            raise exceptions.ParseError("Unknown charset in the Content-Type header.") from exc
 
 
 def _content_length(request) -> int:

@@ -44,6 +44,7 @@ OPERATIONS = [
 LIVE = [
     ("post", "/api/v1/sessions/{session}/messages/", {"content": "hello"}),
     ("post", "/api/v1/sessions/{session}/end/", None),
+    ("post", "/api/v1/sessions/{session}/token/", None),
 ]
 OPERATIONS += LIVE
 
