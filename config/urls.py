@@ -4,5 +4,6 @@ from django.urls import include, path
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("accounts/", include("allauth.urls")),
+    path("integrations/", include("integrations.urls")),
     path("api/v1/", include("config.api_urls")),
 ]
