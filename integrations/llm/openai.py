@@ -1,0 +1,211 @@
+"""OpenAI chat completions, streamed, on the official SDK."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import openai
+from openai import AsyncOpenAI
+from openai.types.chat import ChatCompletionChunk
+
+from integrations.errors import ProviderError
+from integrations.llm.base import LLMEvent, LLMFinish, LLMUsage, TextDelta, ToolCallRequest
+from integrations.resilience import redact, retry_after_seconds, status_error, stream_with_retries
+
+PROVIDER = "openai"
+
+ChunkStream = openai.AsyncStream[ChatCompletionChunk]
+
+
+def map_openai_error(exc: openai.OpenAIError, api_key: str) -> ProviderError:
+    """Translate an SDK exception into our one error type, without leaking the key."""
+    if isinstance(exc, openai.APITimeoutError):
+        return ProviderError(PROVIDER, "timeout", "request timed out", retryable=True)
+    if isinstance(exc, openai.APIConnectionError):
+        return ProviderError(PROVIDER, "unavailable", "connection failed", retryable=True)
+    if isinstance(exc, openai.APIStatusError):
+        return status_error(
+            PROVIDER,
+            exc.status_code,
+            redact(_status_detail(exc), api_key),
+            retry_after=retry_after_seconds(exc.response.headers),
+        )
+    # e.g. an error event inside the stream or a malformed response: transient on their side.
+    return ProviderError(PROVIDER, "unavailable", redact(str(exc), api_key), retryable=True)
+
+
+def _status_detail(exc: openai.APIStatusError) -> str:
+    # The SDK puts the error object's fields in ``body``; its ``message`` repeats the status.
+    if isinstance(exc.body, dict) and isinstance(exc.body.get("message"), str):
+        return exc.body["message"]
+    return exc.message
+
+
+@dataclass
+class _PartialToolCall:
+    id: str = ""
+    name: str = ""
+    arguments: list[str] = field(default_factory=list)
+
+
+@dataclass
+class _Accumulator:
+    """Folds chunks into events: text passes straight through, the rest waits for the end."""
+
+    tool_calls: dict[int, _PartialToolCall] = field(default_factory=dict)
+    usage: LLMUsage | None = None
+    finish_reason: str | None = None
+    started: bool = False  # a token (text, tool call or finish) has arrived
+
+    def feed(self, chunk: ChatCompletionChunk) -> list[LLMEvent]:
+        if chunk.usage is not None:
+            self.usage = LLMUsage(chunk.usage.prompt_tokens, chunk.usage.completion_tokens)
+        events: list[LLMEvent] = []
+        for choice in chunk.choices:
+            delta = choice.delta
+            if delta.content:
+                self.started = True
+                events.append(TextDelta(delta.content))
+            for call in delta.tool_calls or ():
+                self.started = True
+                self._add_tool_fragment(call.index, call.id, call.function)
+            if choice.finish_reason:
+                self.started = True
+                self.finish_reason = choice.finish_reason
+        return events
+
+    def _add_tool_fragment(self, index: int, call_id: str | None, function: Any) -> None:
+        partial = self.tool_calls.setdefault(index, _PartialToolCall())
+        if call_id:
+            partial.id = call_id
+        if function is not None:
+            if function.name:
+                partial.name += function.name
+            if function.arguments:
+                partial.arguments.append(function.arguments)
+
+    def closing_events(self) -> list[LLMEvent]:
+        events: list[LLMEvent] = [
+            ToolCallRequest(call.id, call.name, "".join(call.arguments))
+            for _, call in sorted(self.tool_calls.items())
+        ]
+        if self.usage is not None:
+            events.append(self.usage)
+        events.append(LLMFinish(self.finish_reason or "stop"))
+        return events
+
+
+def _as_openai_tool(tool: dict[str, Any]) -> dict[str, Any]:
+    # Accept bare {"name", "description", "parameters"} specs as well as the wrapped form.
+    return tool if "type" in tool else {"type": "function", "function": tool}
+
+
+class OpenAILLM:
+    """Streams chat completions; retries only before anything reached the caller."""
+
+    def __init__(
+        self,
+        api_key: str,
+        base_url: str | None,
+        timeout: float = 30,
+        max_attempts: int = 3,
+        first_token_timeout: float = 10,
+    ) -> None:
+        self._api_key = api_key
+        self._max_attempts = max_attempts
+        self._first_token_timeout = first_token_timeout
+        # max_retries=0: the SDK would also retry, multiplying attempts and latency.
+        self._client = AsyncOpenAI(
+            api_key=api_key, base_url=base_url, timeout=timeout, max_retries=0
+        )
+
+    async def aclose(self) -> None:
+        """Close the connection pool (the platform keeps clients for the process lifetime)."""
+        await self._client.close()
+
+    def stream_chat(
+        self,
+        *,
+        model: str,
+        messages: list[dict[str, Any]],
+        tools: list[dict[str, Any]] | None,
+        temperature: float,
+        max_tokens: int,
+    ) -> AsyncIterator[LLMEvent]:
+        params: dict[str, Any] = {
+            "model": model,
+            "messages": messages,
+            "temperature": temperature,
+            "max_completion_tokens": max_tokens,
+            "stream": True,
+            "stream_options": {"include_usage": True},
+        }
+        if tools:
+            params["tools"] = [_as_openai_tool(tool) for tool in tools]
+        return stream_with_retries(
+            lambda: self._stream_once(params),
+            provider=PROVIDER,
+            max_attempts=self._max_attempts,
+        )
+
+    async def _stream_once(self, params: dict[str, Any]) -> AsyncIterator[LLMEvent]:
+        acc = _Accumulator()
+        stream, early_events, exhausted = await self._open(params, acc)
+        async with stream:  # closes the HTTP response on completion, error or aclose()
+            for event in early_events:
+                yield event
+            if not exhausted:
+                try:
+                    async for chunk in stream:
+                        for event in acc.feed(chunk):
+                            yield event
+                except openai.OpenAIError as exc:
+                    raise map_openai_error(exc, self._api_key) from exc
+        if acc.finish_reason is None:
+            raise ProviderError(
+                PROVIDER, "stream_broken", "stream ended without a finish reason", retryable=True
+            )
+        for event in acc.closing_events():
+            yield event
+
+    async def _open(
+        self, params: dict[str, Any], acc: _Accumulator
+    ) -> tuple[ChunkStream, list[LLMEvent], bool]:
+        """Send the request and read up to the first token under one deadline.
+
+        The deadline ends before anything is yielded: a timeout scope that stayed open across
+        a ``yield`` would fire inside the consumer's code instead.
+        """
+        try:
+            return await asyncio.wait_for(
+                self._read_until_first_token(params, acc), self._first_token_timeout
+            )
+        except TimeoutError as exc:
+            raise ProviderError(
+                PROVIDER,
+                "timeout",
+                f"no first token within {self._first_token_timeout:g}s",
+                retryable=True,
+            ) from exc
+        except openai.OpenAIError as exc:
+            raise map_openai_error(exc, self._api_key) from exc
+
+    async def _read_until_first_token(
+        self, params: dict[str, Any], acc: _Accumulator
+    ) -> tuple[ChunkStream, list[LLMEvent], bool]:
+        stream: ChunkStream = await self._client.chat.completions.create(**params)
+        events: list[LLMEvent] = []
+        try:
+            while not acc.started:
+                try:
+                    chunk = await stream.__anext__()
+                except StopAsyncIteration:
+                    return stream, events, True
+                events.extend(acc.feed(chunk))
+        except BaseException:
+            await stream.close()  # also on the deadline's cancellation: free the connection
+            raise
+        return stream, events, False
