@@ -99,22 +99,31 @@ class StrictModelSerializer(serializers.ModelSerializer):
     }
 
     def to_internal_value(self, data: Any) -> Any:
-        reject_unknown_keys(self, data)
-        return super().to_internal_value(data)
+        return refuse_unknown_keys(self, data, super().to_internal_value)
 
 
 class StrictSerializer(serializers.Serializer):
     def to_internal_value(self, data: Any) -> Any:
-        reject_unknown_keys(self, data)
-        return super().to_internal_value(data)
+        return refuse_unknown_keys(self, data, super().to_internal_value)
 
 
-def reject_unknown_keys(serializer: serializers.Serializer, data: Any) -> None:
-    if not isinstance(data, dict):
-        return  # DRF answers "expected a dictionary"
-    unknown = sorted(set(data) - set(serializer.fields))
+def refuse_unknown_keys(serializer: serializers.Serializer, data: Any, validate) -> Any:
+    """``validate(data)``, with unknown keys reported as errors beside the other fields'."""
+    known = serializer.fields
+    unknown = (
+        {key: ["Unknown field."] for key in data if key not in known}
+        if isinstance(data, dict)
+        else {}
+    )
+    try:
+        value = validate(data)
+    except serializers.ValidationError as exc:
+        if unknown and isinstance(exc.detail, dict):
+            raise serializers.ValidationError({**exc.detail, **unknown}) from exc
+        raise
     if unknown:
-        raise serializers.ValidationError({key: ["Unknown field."] for key in unknown})
+        raise serializers.ValidationError(unknown)
+    return value
 
 
 class StrictUUIDField(serializers.UUIDField):

@@ -10,6 +10,7 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import status
 from rest_framework.response import Response
 
+from assistants.api.cors import BrowserCallableMixin
 from assistants.api.pagination import SequencePagination
 from assistants.api.views_base import OrganizationScopedAPIView, validated
 from sessions.api import live
@@ -33,7 +34,7 @@ FILTER_LOOKUPS = {
 }
 
 
-class SessionListView(OrganizationScopedAPIView):
+class SessionListView(BrowserCallableMixin, OrganizationScopedAPIView):
     model = Session
     public_key_allowed = True  # POST only; the service applies the key's limits
 

@@ -220,3 +220,46 @@ def test_public_key_body_is_validated_like_any_other(public_key):
     response = public_client(public_key).post(LIST, {"assistant_id": "nope"}, format="json")
     assert response.status_code == 400
     assert "assistant_id" in error_of(response)["fields"]
+
+
+# Browsers: a page calling POST /sessions/ with a public key needs CORS.
+
+
+def test_a_cors_preflight_is_answered_before_authentication(db):
+    response = client_for().options(
+        LIST,
+        HTTP_ORIGIN="https://app.example.com",
+        HTTP_ACCESS_CONTROL_REQUEST_METHOD="POST",
+        HTTP_ACCESS_CONTROL_REQUEST_HEADERS="authorization, content-type",
+    )
+    assert response.status_code == 204
+    assert response["Access-Control-Allow-Origin"] == "https://app.example.com"
+    assert response["Access-Control-Allow-Methods"] == "POST"
+    assert set(response["Access-Control-Allow-Headers"].lower().split(", ")) == {
+        "authorization",
+        "content-type",
+    }
+    assert "Origin" in response["Vary"]
+    assert response.content == b""
+
+
+def test_a_browser_may_read_the_answer_to_its_session_creation(public_key, assistant):
+    response = start(public_client(public_key), assistant)
+    assert response.status_code == 201
+    assert response["Access-Control-Allow-Origin"] == "https://app.example.com"
+    refused = start(public_client(public_key, "https://evil.example.com"), assistant)
+    assert refused.status_code == 403  # the origin is checked against the key, not by CORS
+
+
+def test_other_endpoints_and_methods_send_no_cors_headers(api, session):
+    origin = {"HTTP_ORIGIN": "https://app.example.com"}
+    assert "Access-Control-Allow-Origin" not in api.get(LIST, **origin)
+    assert "Access-Control-Allow-Origin" not in api.get(f"{LIST}{session.id}/", **origin)
+    preflight = client_for().options(
+        "/api/v1/assistants/", HTTP_ACCESS_CONTROL_REQUEST_METHOD="POST", **origin
+    )
+    assert preflight.status_code == 401
+
+
+def test_a_plain_options_request_still_needs_a_key(db):
+    assert client_for().options(LIST).status_code == 401

@@ -314,3 +314,10 @@ def test_extreme_filters_are_400_not_500(api, query):
     response = api.get(SESSIONS, query)
     assert response.status_code == 400
     assert set(error_of(response)["fields"]) == set(query)
+
+
+def test_unknown_fields_are_reported_with_the_other_errors(api):
+    payload = {"name": "", "colour": "blue", "temperature": 3}
+    fields = error_of(api.post(ASSISTANTS, payload, format="json"))["fields"]
+    assert set(fields) == {"name", "colour", "temperature"}
+    assert fields["colour"] == ["Unknown field."]
