@@ -120,7 +120,7 @@ def test_wrong_tampered_and_revoked_keys_fail():
 
 
 def test_public_keys_have_their_own_prefix():
-    api_key, raw = api_key_create(
+    _, raw = api_key_create(
         organization=OrganizationFactory(),
         name="web",
         kind=ApiKey.Kind.PUBLIC,
