@@ -321,3 +321,33 @@ async def test_interrupt_when_disabled_is_an_error(providers, session, assistant
     assert (await client.expect("error"))["code"] == "interruptions_disabled"
     await asyncio.sleep(0)
     await client.disconnect()
+
+
+# ---- secrets --------------------------------------------------------------------------------
+
+
+async def test_no_secret_reaches_the_client_over_a_full_session(providers, session, private_key):
+    providers.script_chat(
+        {"fault": "401"},
+        {"tool_calls": [{"name": "current_time", "arguments": {}}]},
+        {"text": "Sure, done."},
+    )
+    providers.script_transcription("Hello")
+    client = LiveClient.for_session(session.id)
+    await client.connect()
+    await client.send(type="user-message", content="First")
+    await client.expect("error", timeout=10)
+    await client.send(type="user-message", content="Second")
+    final = await client.expect("assistant-message")
+    while final["content"] != "Sure, done.":
+        final = await client.expect("assistant-message")
+    await client.send_audio(voiced_pcm(0.3))
+    await client.send(type="audio-commit")
+    await client.expect("transcript")
+    await client.expect("assistant-message")
+    await client.send(type="end-session")
+    await client.expect("session-ended")
+    seen = "\n".join(str(value) for _, value in client.frames)
+    token = client.comm.scope["query_string"].decode().split("token=")[1]
+    for secret in ("sk-sim-openai-secret", "xi-sim-elevenlabs-secret", private_key[1], token):
+        assert secret not in seen
