@@ -7,5 +7,6 @@ from assistants.api.errors import not_found
 urlpatterns = [
     path("", include("assistants.api.urls")),
     path("", include("sessions.api.urls")),
+    path("", include("integrations.api.urls")),
     re_path(r"", not_found),
 ]

@@ -163,6 +163,13 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": "/api/v1",
+    # Fixed names for choice sets that share a field name, so none is renamed by another.
+    "ENUM_NAME_OVERRIDES": {
+        "KindEnum": "assistants.models.ApiKey.Kind",
+        "StatusEnum": "sessions.models.Session.Status",
+        "NotionConnectionKindEnum": "integrations.models.NotionConnection.Kind",
+        "NotionConnectionStatusEnum": "integrations.models.NotionConnection.Status",
+    },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "assistants.api.schema.document_errors",

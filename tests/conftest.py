@@ -52,6 +52,12 @@ def _fresh_cache():
     yield
 
 
+@pytest.fixture(autouse=True)
+def _notion_is_simulated(settings, notion_simulator):
+    """No test reaches the real Notion API, even through an endpoint it did not mean to call."""
+    settings.NOTION_API_BASE_URL = notion_simulator.base_url
+
+
 @pytest.fixture
 def org(db):
     return OrganizationFactory(name="Acme")

@@ -22,6 +22,7 @@ from drf_spectacular.generators import SchemaGenerator
 
 from assistants.models import ApiKey, Assistant, Organization
 from assistants.services import api_key_revoke
+from integrations.models import NotionConnection
 from sessions.models import Message, Session
 from tests.api.conftest import client_for, error_of
 from tests.factories import ApiKeyFactory, AssistantFactory, MessageFactory, SessionFactory
@@ -40,6 +41,9 @@ OPERATIONS = [
     ("post", "/api/v1/api-keys/", {"name": "new"}),
     ("delete", "/api/v1/api-keys/{key}/", None),
     ("get", "/api/v1/organization/", None),
+    ("get", "/api/v1/integrations/notion/", None),
+    ("post", "/api/v1/integrations/notion/", {"token": "ntn_token"}),
+    ("delete", "/api/v1/integrations/notion/{notion}/", None),
 ]
 LIVE = [
     ("post", "/api/v1/sessions/{session}/messages/", {"content": "hello"}),
@@ -69,6 +73,9 @@ FOREIGN = [
     ),
     ("delete", "/api/v1/api-keys/{key}/", None, 404),
     ("get", "/api/v1/organization/", None, 200),
+    ("get", "/api/v1/integrations/notion/", None, 200),
+    ("post", "/api/v1/integrations/notion/", {"token": "ntn_x", "organization": "{org}"}, 400),
+    ("delete", "/api/v1/integrations/notion/{notion}/", None, 404),
     *((method, path, body, 404) for method, path, body in LIVE),
 ]
 
@@ -86,7 +93,14 @@ def world(org):
         allowed_origins=["https://app.example.com"],
         allowed_assistants=[assistant],
     )
-    ids = {"org": org.id, "assistant": assistant.id, "session": session.id, "key": key.id}
+    notion = NotionConnection.objects.create(organization=org, name="A's Notion", token="ntn_a")
+    ids = {
+        "org": org.id,
+        "assistant": assistant.id,
+        "session": session.id,
+        "key": key.id,
+        "notion": notion.id,
+    }
     return SimpleNamespace(
         org=org, key=key, raw_key=raw_key, public_key=public_key, ids=ids, name=org.name
     )
@@ -114,6 +128,7 @@ def snapshot() -> list:
         list(Session.objects.unscoped().order_by("pk").values()),
         list(Message.objects.unscoped().order_by("pk").values()),
         list(ApiKey.objects.unscoped().order_by("pk").values("pk", "name", "revoked_at")),
+        list(NotionConnection.objects.unscoped().order_by("pk").values("pk", "name", "status")),
     ]
 
 
@@ -209,7 +224,7 @@ def test_the_tables_cover_every_operation_in_the_schema():
 
     def normalized(path: str) -> str:
         path = path.split("?")[0]
-        for name in ("assistant", "session", "key"):
+        for name in ("assistant", "session", "key", "notion"):
             path = path.replace("{" + name + "}", "{id}")
         return path
 
