@@ -226,6 +226,15 @@ class Assistant(models.Model):
             raise ValidationError({"voice_id": "A voice is required unless the voice is 'none'."})
         if not self.language.replace("-", "").isalnum():
             raise ValidationError({"language": "Use a language code such as 'en' or 'pt-BR'."})
+        self._clean_tool_options()
+
+    def _clean_tool_options(self) -> None:
+        """Options that depend on the organization (its Notion connections, for one)."""
+        from integrations.notion.options import notion_tool_option_errors
+
+        errors = notion_tool_option_errors(self.tools, organization_id=self.organization_id)
+        if errors:
+            raise ValidationError({"tools": errors})
 
     @property
     def enabled_tools(self) -> dict[str, dict]:
