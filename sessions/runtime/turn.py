@@ -275,6 +275,8 @@ class Turn:
                     **result,
                 }
             )
+            if not outcome.ok:  # the conversation goes on; the client still hears of the failure
+                await self.sink.send_event(tool_failed(call.name, outcome.error))
             if outcome.ends_session:
                 self.ends_session = "assistant-ended"
 
@@ -289,6 +291,10 @@ def _call_record(call: ToolCallRequest, *, executed: bool) -> dict[str, Any]:
 
 def _ms(value: float | None) -> float | None:
     return None if value is None else round(value, 1)
+
+
+def tool_failed(name: str, error: str | None) -> dict[str, Any]:
+    return {"type": "error", "code": "tool_failed", "message": f"The tool {name} failed: {error}"}
 
 
 def tts_unavailable(error: ProviderError) -> dict[str, Any]:
