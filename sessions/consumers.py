@@ -12,13 +12,15 @@ import json
 import logging
 import time
 import uuid
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, urlsplit
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
+from django.http.request import validate_host
 
 from assistants.models import Membership
+from config import logs, metrics
 from sessions import concurrency
 from sessions.protocol import ProtocolError, check_audio_frame, parse_text_frame
 from sessions.runtime import store
@@ -45,6 +47,15 @@ class TokenBucket:
         return True
 
 
+def _own_origin(scope) -> bool:
+    """A cookie travels with any page's request; only our own pages may use it here."""
+    origin = dict(scope.get("headers", [])).get(b"origin")
+    if origin is None:
+        return True  # not a browser: no ambient cookie to abuse
+    host = urlsplit(origin.decode("latin-1")).hostname or ""
+    return bool(host) and validate_host(host, settings.ALLOWED_HOSTS)
+
+
 @database_sync_to_async
 def _is_member(user, organization_id) -> bool:
     return Membership.objects.filter(user=user, organization_id=organization_id).exists()
@@ -57,6 +68,8 @@ class SessionConsumer(AsyncWebsocketConsumer):
     async def connect(self) -> None:
         session_id = self.scope["url_route"]["kwargs"]["session_id"]
         self.connection_id = uuid.uuid4().hex
+        headers = dict(self.scope.get("headers", []))
+        logs.request_id.set(logs.new_request_id(headers.get(b"x-request-id", b"").decode()))
         self.text_budget = TokenBucket(settings.WS_MESSAGES_PER_SECOND)
         self.audio_budget = TokenBucket(AUDIO_FRAMES_PER_SECOND)
         context = await store.load_context(session_id)
@@ -69,6 +82,7 @@ class SessionConsumer(AsyncWebsocketConsumer):
             return
         await self.channel_layer.group_add(session_group(session_id), self.channel_name)
         self.live = LiveSession(self)
+        metrics.LIVE_SESSIONS.inc()
         self.heartbeat = asyncio.create_task(self._keep_lease())
         await self.live.start(context)
 
@@ -80,7 +94,7 @@ class SessionConsumer(AsyncWebsocketConsumer):
             user = self.scope.get("user")
             if user is None or not user.is_authenticated:
                 return 4401
-            if not await _is_member(user, context.organization_id):
+            if not _own_origin(self.scope) or not await _is_member(user, context.organization_id):
                 return 4403
         if context.status in ("ended", "failed"):
             return 4403
@@ -101,6 +115,7 @@ class SessionConsumer(AsyncWebsocketConsumer):
     async def disconnect(self, code: int) -> None:
         if self.live is None:
             return
+        metrics.LIVE_SESSIONS.dec()
         self.heartbeat.cancel()
         await self.live.close()
         await self.channel_layer.group_discard(

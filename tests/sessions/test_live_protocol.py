@@ -86,10 +86,23 @@ async def test_member_of_the_organization_may_connect_with_cookie(providers, ses
     await live.disconnect()
 
 
-async def test_foreign_browser_origin_is_refused(providers, session):
-    live = LiveClient.for_session(session.id, headers=[(b"origin", b"https://evil.example")])
-    connected, _ = await live.comm.connect()
-    assert not connected
+async def test_token_works_from_a_customers_page(providers, session):
+    live = LiveClient.for_session(session.id, headers=[(b"origin", b"https://shop.example")])
+    await live.connect()
+    await live.disconnect()
+
+
+async def test_login_cookie_from_a_foreign_page_is_4403(providers, session, org, client):
+    member = await database_sync_to_async(UserFactory)()
+    await database_sync_to_async(MembershipFactory)(user=member, organization=org)
+    await database_sync_to_async(client.force_login)(member)
+    cookie = f"sessionid={client.cookies['sessionid'].value}".encode()
+    path = f"/ws/sessions/{session.id}/"
+    foreign = LiveClient(path, headers=[(b"cookie", cookie), (b"origin", b"https://evil.example")])
+    assert await foreign.close_code() == 4403
+    own = LiveClient(path, headers=[(b"cookie", cookie), (b"origin", b"http://testserver")])
+    await own.connect()
+    await own.disconnect()
 
 
 async def test_concurrent_session_limit_is_4429(providers, session, assistant, org):
