@@ -46,7 +46,7 @@ def notion_connection_save(
 ) -> NotionConnection:
     """Store the token of a workspace: update the organization's connection to that workspace
     (marking it active again), or create one."""
-    connection = _existing_connection(organization, grant.workspace_id) or NotionConnection(
+    connection = _existing_connection(organization, grant) or NotionConnection(
         organization=organization
     )
     connection.name = name or connection.name or grant.workspace_name or DEFAULT_CONNECTION_NAME
@@ -64,11 +64,15 @@ def notion_connection_save(
     return connection
 
 
-def _existing_connection(organization: Organization, workspace_id: str) -> NotionConnection | None:
-    if not workspace_id:  # Notion did not name the workspace: nothing to match on
-        return None
+def _existing_connection(organization: Organization, grant: NotionGrant) -> NotionConnection | None:
+    """The organization's connection to the same workspace. When Notion does not name the
+    workspace (``users/me`` may omit its id), the same bot user stands for it."""
     queryset = NotionConnection.objects.for_org(organization).select_for_update()
-    return queryset.filter(workspace_id=workspace_id).first()
+    if grant.workspace_id:
+        return queryset.filter(workspace_id=grant.workspace_id).first()
+    if grant.bot_id:
+        return queryset.filter(workspace_id="", bot_id=grant.bot_id).first()
+    return None
 
 
 def notion_connection_from_oauth_code(
