@@ -11,6 +11,7 @@ from typing import Any, Protocol
 
 from django.conf import settings
 
+from config import logs, metrics
 from integrations.errors import ProviderError
 from sessions.models import Message
 from sessions.runtime import store
@@ -53,6 +54,7 @@ class LiveSession:
     async def start(self, context: SessionContext, *, greet: bool = True) -> None:
         self.context = context
         self.history = context.history
+        logs.session_id.set(str(context.session_id))  # inherited by every task spawned below
         self.providers = await session_providers(context, with_voice=self.with_voice)
         await store.activate(context.session_id)
         await self.sink.send_event(self._connected_event())
@@ -153,6 +155,7 @@ class LiveSession:
         try:
             await turn.run()
         except TurnFailed as exc:
+            metrics.observe_provider_error(exc.error)
             await self.sink.send_event(provider_error_event(exc.error))
             return
         finally:
@@ -209,6 +212,7 @@ class LiveSession:
                 language=providers.language or None,
             )
         except ProviderError as exc:
+            metrics.observe_provider_error(exc)
             await self.sink.send_event(provider_error_event(exc, code="stt_unavailable"))
             return
         stt_ms = (time.perf_counter() - ended_at) * 1000

@@ -12,6 +12,7 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from config import metrics
 from integrations.errors import ProviderError
 from integrations.llm.base import LLMClient, LLMUsage, TextDelta, ToolCallRequest
 from sessions.runtime import store
@@ -159,6 +160,7 @@ class Turn:
         if reply.speech:
             await reply.speech.finish()
             if reply.speech.failed:
+                metrics.observe_provider_error(reply.speech.failed)
                 await self.sink.send_event(tts_unavailable(reply.speech.failed))
 
     def _speech_for(self, reply: Reply) -> SpeechOutput | None:
@@ -197,6 +199,10 @@ class Turn:
             interrupted=interrupted,
             latency=self._latency(reply, error),
             usage=usage,
+        )
+        outcome = "failed" if error else "interrupted" if interrupted else "completed"
+        metrics.observe_reply(
+            message.latency, outcome=outcome, first_of_turn=reply is self.replies[0]
         )
         reply.history_item = llm_message(message)
         if reply.history_item is not None:
@@ -258,6 +264,10 @@ class Turn:
             )
         )
         for call, outcome in zip(reply.tool_calls, outcomes, strict=True):
+            known = call.name in self.config.tools.tools
+            metrics.TOOL_CALLS.labels(
+                call.name if known else "unknown", "ok" if outcome.ok else "error"
+            ).inc()
             message = await store.append_message(
                 self.config.session_id,
                 role="tool",
