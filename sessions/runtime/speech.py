@@ -12,6 +12,9 @@ from integrations.errors import ProviderError
 from integrations.tts.base import AudioFormat, TTSClient
 
 PREFETCH = 3  # TTS requests in flight at once for one reply
+# Audio already waiting leaves in one frame: each frame costs a WebSocket send and a socket
+# write, which made up most of a spoken reply's CPU (see docs/PERFORMANCE.md).
+MAX_FRAME_BYTES = 32 * 1024
 _END = object()
 
 
@@ -56,6 +59,19 @@ class AudioTimeline:
 
     def sent_ms(self) -> float:
         return self.bytes_sent * 1000 / self.bytes_per_second
+
+
+def _join_waiting(chunk: bytes, queue: asyncio.Queue) -> tuple[bytes, object | None]:
+    """``chunk`` and the audio already queued behind it, up to MAX_FRAME_BYTES; and the first
+    non-audio item taken off the queue (an error or the end), which the caller handles next."""
+    parts, size = [chunk], len(chunk)
+    while size < MAX_FRAME_BYTES and not queue.empty():
+        item = queue.get_nowait()
+        if not isinstance(item, bytes):
+            return b"".join(parts), item
+        parts.append(item)
+        size += len(item)
+    return b"".join(parts), None
 
 
 def _cut_words(text: str, fraction: float) -> str:
@@ -138,12 +154,15 @@ class SpeechOutput:
         while (item := await self._queues.get()) is not None:
             text, queue = item
             piece = SpokenPiece(text, self.timeline.bytes_sent)
-            while (chunk := await queue.get()) is not _END:
+            held = None  # what stopped the last join: an error or the end of this piece
+            while (chunk := held or await queue.get()) is not _END:
+                held = None
                 if isinstance(chunk, ProviderError):
                     self.failed = self.failed or chunk
                     continue
                 if self.muted or self.failed:
                     continue
+                chunk, held = _join_waiting(chunk, queue)
                 if not started:
                     started = True
                     await self._send_event(self._audio_start())
