@@ -17,6 +17,11 @@ from integrations.resilience import redact, retry_after_seconds, status_error, s
 from integrations.tts.base import AudioFormat
 
 PROVIDER = "elevenlabs"
+# Every live reply keeps up to 3 requests in flight (sessions/runtime/speech.py PREFETCH).
+# httpx's default (100 connections, 20 kept alive) queued the pieces of a few hundred calls
+# behind each other, and made most requests open a new connection (a TLS handshake on the
+# path to the first audio byte).
+CONNECTION_LIMITS = httpx.Limits(max_connections=2_000, max_keepalive_connections=500)
 VOICE_SETTING_KEYS = ("stability", "similarity_boost", "style", "speed", "use_speaker_boost")
 
 logger = logging.getLogger(__name__)
@@ -58,7 +63,7 @@ def elevenlabs_client(
     api_key: str, base_url: str | None, timeout: float
 ) -> tuple[httpx.AsyncClient, AsyncElevenLabs]:
     """The SDK client on an httpx client we own: AsyncElevenLabs itself cannot be closed."""
-    http = httpx.AsyncClient(timeout=timeout, follow_redirects=True)
+    http = httpx.AsyncClient(timeout=timeout, follow_redirects=True, limits=CONNECTION_LIMITS)
     return http, AsyncElevenLabs(
         api_key=api_key, base_url=base_url, timeout=timeout, httpx_client=http
     )
@@ -90,11 +95,13 @@ class ElevenLabsTTS:
         base_url: str | None,
         timeout: float = 30,
         max_attempts: int = 2,
-        chunk_size: int = 1024,
+        chunk_size: int | None = None,
     ) -> None:
         self._api_key = api_key
         self._max_attempts = max_attempts
-        self._chunk_size = chunk_size  # SDK read size; ~21 ms of 24 kHz PCM at the default
+        # SDK read size. None: whatever the network delivered, as soon as it arrived. Fixed
+        # small reads (the SDK's 1024) tripled the chunks a reply's audio is handled in.
+        self._chunk_size = chunk_size
         self._http, self._client = elevenlabs_client(api_key, base_url, timeout)
 
     async def aclose(self) -> None:
