@@ -91,14 +91,9 @@ class LiveSession:
         self._touch()
         if self.interruptions_enabled:
             await self.interrupt()  # first, so the transcript reads in the order it was heard
-        # The LLM request goes out while the message is stored: the write is not on the path
-        # to the first audio byte. The turn stores its reply only after this write.
-        stored = asyncio.ensure_future(
-            store.append_message(self.session_id, role="user", content=content)
-        )
-        user_item = {"role": "user", "content": content}
-        await self._start_turn(TurnStart(started, user_stored=stored), user_item)
-        return await stored
+        message = await store.append_message(self.session_id, role="user", content=content)
+        await self._start_turn(TurnStart(started), message)
+        return message
 
     async def audio(self, pcm: bytes) -> None:
         for event in self._detector.feed(pcm):
@@ -145,17 +140,17 @@ class LiveSession:
 
     # ---- turns -----------------------------------------------------------------------------
 
-    async def _start_turn(self, start: TurnStart, user_item: dict[str, Any]) -> None:
+    async def _start_turn(self, start: TurnStart, user_message: Message) -> None:
         previous = self._turn_task
         if previous is not None and not previous.done() and self.interruptions_enabled:
             await self.interrupt()
             previous = None
-        self._turn_task = self._spawn(self._run_turn(start, user_item, previous))
+        self._turn_task = self._spawn(self._run_turn(start, user_message, previous))
 
-    async def _run_turn(self, start: TurnStart, user_item: dict[str, Any], previous) -> None:
+    async def _run_turn(self, start: TurnStart, user_message: Message, previous) -> None:
         if previous is not None:
             await asyncio.wait([previous])  # queued behind a reply that may not be interrupted
-        self.history.append(user_item)
+        self.history.append(llm_message(user_message))
         turn = self._turn = Turn(self.providers.turn, self.history, self.sink, start, self.marks)
         try:
             await turn.run()
@@ -236,9 +231,7 @@ class LiveSession:
                 "message_id": str(message.id),
             }
         )
-        await self._start_turn(
-            TurnStart(ended_at, stt_ms, result.audio_seconds), llm_message(message)
-        )
+        await self._start_turn(TurnStart(ended_at, stt_ms, result.audio_seconds), message)
 
     # ---- timers and tasks ------------------------------------------------------------------
 

@@ -50,7 +50,6 @@ class TurnStart:
     started_at: float  # perf_counter when the user finished speaking or the text arrived
     stt_ms: float | None = None
     stt_seconds: float = 0.0
-    user_stored: asyncio.Future | None = None  # the user message's write, if still running
 
 
 @dataclass
@@ -192,8 +191,6 @@ class Turn:
         self, reply: Reply, *, content: str, interrupted: bool = False, error: str | None = None
     ) -> None:
         usage = self._usage(reply)
-        if self.start.user_stored is not None:
-            await self.start.user_stored  # the transcript keeps the order things were said
         message = await store.save_assistant_message(
             self.config.session_id,
             id=reply.id,

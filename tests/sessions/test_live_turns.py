@@ -140,3 +140,14 @@ async def test_ping_pong(providers, session):
     await client.send(type="ping")
     await client.expect("pong")
     await client.disconnect()
+
+
+async def test_the_user_message_is_stored_before_the_model_is_called(providers, session):
+    """If what the user said cannot be stored, nothing else happens: no model call at all."""
+    client = LiveClient.for_session(session.id)
+    await client.connect()
+    await database_sync_to_async(Session.objects.filter(pk=session.pk).delete)()
+    await client.send(type="user-message", content="This cannot be stored")
+    assert (await client.expect("error"))["code"] == "internal_error"
+    assert providers.requests(path="/v1/chat/completions") == []
+    await client.disconnect()
