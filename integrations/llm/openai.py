@@ -7,8 +7,9 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
 
+import httpx2
 import openai
-from openai import AsyncOpenAI
+from openai import AsyncOpenAI, DefaultAsyncHttpxClient
 from openai.types.chat import ChatCompletionChunk
 
 from integrations.errors import ProviderError
@@ -16,6 +17,11 @@ from integrations.llm.base import LLMEvent, LLMFinish, LLMUsage, TextDelta, Tool
 from integrations.resilience import redact, retry_after_seconds, status_error, stream_with_retries
 
 PROVIDER = "openai"
+# A caller listens to a reply for longer than httpx's default 5 s keep-alive, so every turn
+# opened a new connection (a TLS handshake before the first token). The SDK's pool sizes.
+CONNECTION_LIMITS = httpx2.Limits(
+    max_connections=1_000, max_keepalive_connections=100, keepalive_expiry=60
+)
 
 ChunkStream = openai.AsyncStream[ChatCompletionChunk]
 
@@ -119,7 +125,11 @@ class OpenAILLM:
         self._first_token_timeout = first_token_timeout
         # max_retries=0: the SDK would also retry, multiplying attempts and latency.
         self._client = AsyncOpenAI(
-            api_key=api_key, base_url=base_url, timeout=timeout, max_retries=0
+            api_key=api_key,
+            base_url=base_url,
+            timeout=timeout,
+            max_retries=0,
+            http_client=DefaultAsyncHttpxClient(timeout=timeout, limits=CONNECTION_LIMITS),
         )
 
     async def aclose(self) -> None:

@@ -18,10 +18,12 @@ from integrations.tts.base import AudioFormat
 
 PROVIDER = "elevenlabs"
 # Every live reply keeps up to 3 requests in flight (sessions/runtime/speech.py PREFETCH).
-# httpx's default (100 connections, 20 kept alive) queued the pieces of a few hundred calls
-# behind each other, and made most requests open a new connection (a TLS handshake on the
-# path to the first audio byte).
-CONNECTION_LIMITS = httpx.Limits(max_connections=2_000, max_keepalive_connections=500)
+# httpx's defaults (100 connections, 20 kept alive for 5 s) queued the pieces of a few hundred
+# calls behind each other, and made most requests open a new connection (a TLS handshake on
+# the path to the first audio byte): a caller listens for longer than 5 s between turns.
+CONNECTION_LIMITS = httpx.Limits(
+    max_connections=2_000, max_keepalive_connections=500, keepalive_expiry=60
+)
 VOICE_SETTING_KEYS = ("stability", "similarity_boost", "style", "speed", "use_speaker_boost")
 
 logger = logging.getLogger(__name__)
