@@ -1,0 +1,193 @@
+"""`make bench`: first-audio latency against the provider floor, capacity, REST throughput.
+
+Prints one JSON report on stdout (progress goes to stderr) and writes it to
+bench/results/latest.json. See docs/PERFORMANCE.md for what each figure means.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from bench import baseline, phases, rest, stack
+from bench.stack import ProviderLatency, Stack
+
+RESULTS = Path(__file__).resolve().parent / "results"
+
+
+def log(message: str) -> None:
+    print(f"[bench {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument("--sessions", default="1,50,100,200,500", help="concurrent session counts")
+    parser.add_argument("--turns", type=int, default=2, help="turns per session (N > 1)")
+    parser.add_argument("--single-turns", type=int, default=5, help="turns of the N=1 phase")
+    parser.add_argument("--burst", type=int, default=20, help="turns started at one instant")
+    parser.add_argument("--burst-rounds", type=int, default=2)
+    parser.add_argument("--baseline-turns", type=int, default=3)
+    parser.add_argument("--rest-seconds", type=float, default=6)
+    parser.add_argument(
+        "--spread",
+        type=float,
+        default=18,
+        help="seconds over which the N callers start (default: about one turn, so turns arrive"
+        " at the steady rate from the start)",
+    )
+    parser.add_argument("--output", type=Path, default=RESULTS / "latest.json")
+    parser.add_argument("--keep", action="store_true", help="keep the work dir (server logs)")
+    parser.add_argument(
+        "--profile",
+        type=Path,
+        help="run the server under pyinstrument and write its report here (slows the server:"
+        " figures from such a run are not comparable)",
+    )
+    return parser.parse_args()
+
+
+async def run(args: argparse.Namespace, system: Stack) -> dict[str, Any]:
+    report: dict[str, Any] = {"phases": {}}
+    log("warm-up turn")
+    warm_up = phases.staggered(1, spread_s=0, think_s=(0, 0), seed=0, listen=False)
+    await phases.load(system, 1, warm_up, deadline_s=60)
+
+    log(f"non-streaming baseline ({args.baseline_turns} turns, straight to the simulators)")
+    report["baseline"] = await baseline.measure(system, args.baseline_turns)
+
+    log(f"REST: 32 clients, {args.rest_seconds:g} s per route")
+    report["rest"] = {
+        "assistants_list": await rest.measure(
+            system, "/api/v1/assistants/", args.rest_seconds, auth=True
+        ),
+        "health": await rest.measure(system, "/health", args.rest_seconds, auth=False),
+    }
+
+    counts = sorted({int(n) for n in args.sessions.split(",") if n})
+    for count in counts:
+        if count == counts[-1] and len(counts) > 1:
+            # The largest phase gets a fresh process: the memory an idle session costs only
+            # shows before earlier phases have left freed memory behind to reuse, and an
+            # overloaded process's backlog would otherwise spill into the next phase.
+            log("restarting the server for the largest phase")
+            stack.restart_server(system)
+            await phases.load(system, 1, warm_up, deadline_s=60)
+        await phases.settle(system)
+        turns = args.single_turns if count == 1 else args.turns
+        spread = 0 if count == 1 else args.spread
+        log(f"N={count}: {turns} turn(s) per session")
+        drive = phases.staggered(turns, spread_s=spread, think_s=(0.5, 1.5), seed=count)
+        result = await phases.load(system, count, drive, deadline_s=spread + turns * 25 + 15)
+        report["phases"][f"n{count}"] = phases.report(result, system)
+        _progress(report["phases"][f"n{count}"])
+        if count == 1 and args.burst:
+            await phases.settle(system)
+            log(f"burst: {args.burst} turns started at the same instant x{args.burst_rounds}")
+            drive = phases.simultaneous(args.burst_rounds)
+            result = await phases.load(system, args.burst, drive, deadline_s=120)
+            report["phases"][f"burst{args.burst}"] = phases.report(result, system)
+            _progress(report["phases"][f"burst{args.burst}"])
+    report["phases"] = dict(sorted(report["phases"].items(), key=_phase_order))
+    return report
+
+
+def _phase_order(item: tuple[str, Any]) -> tuple[int, str]:
+    return item[1]["sessions"], item[0]
+
+
+def _progress(phase: dict[str, Any]) -> None:
+    log(
+        f"  first audio p50/p95 {phase['first_audio_ms']['p50']}/{phase['first_audio_ms']['p95']}"
+        f" ms, overhead p95 {phase['overhead_ms']['p95']} ms, errors {phase['errors']},"
+        f" cpu/turn {phase['server_cpu_ms_per_turn']} ms"
+    )
+
+
+def targets(report: dict[str, Any]) -> list[dict[str, Any]]:
+    found = report["phases"]
+    checks = []
+
+    def check(name: str, phase: str, path: tuple[str, ...], limit: float) -> None:
+        value: Any = found.get(phase)
+        for key in path:
+            value = value.get(key) if isinstance(value, dict) else None
+        met = value is not None and value <= limit
+        checks.append({"target": name, "phase": phase, "limit": limit, "value": value, "met": met})
+
+    check("first audio p95 (ms)", "n1", ("first_audio_ms", "p95"), 460)
+    check("overhead p95 (ms)", "n1", ("overhead_ms", "p95"), 15)
+    check("overhead p95 (ms), 20 at one instant", "burst20", ("overhead_ms", "p95"), 40)
+    check("overhead p95 (ms)", "n200", ("overhead_ms", "p95"), 60)
+    check("errors", "n200", ("errors",), 0)
+    check("errors", "n500", ("errors",), 0)
+    for phase in found:
+        check("server CPU per text turn (ms)", phase, ("server_cpu_ms_per_turn",), 20)
+    check("RSS per idle session (KB)", "n500", ("rss_kb_per_idle_session",), 300)
+    return checks
+
+
+def describe(system: Stack, args: argparse.Namespace) -> dict[str, Any]:
+    return {
+        "started_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "machine": {
+            "cpus": os.cpu_count(),
+            "python": platform.python_version(),
+            "platform": platform.platform(),
+        },
+        "server": {
+            "processes": 1,
+            "server": "daphne",
+            "database": system.database,
+            "channel_layer": system.channel_layer,
+        },
+        "providers": {
+            "llm_ttft_ms": system.latency.llm_ttft_ms,
+            "llm_token_ms": system.latency.llm_token_ms,
+            "tts_ttfb_ms": system.latency.tts_ttfb_ms,
+            "tts_realtime": True,
+            "tts_chunk_ms": system.latency.tts_chunk_ms,
+            "output_format": "pcm_16000",
+        },
+        "arguments": {k: str(v) for k, v in vars(args).items()},
+    }
+
+
+def main() -> int:
+    args = parse_args()
+    started = time.perf_counter()
+    stack.raise_file_limit()
+    log("starting: database, provider simulators, daphne")
+    system = stack.build(ProviderLatency(), profile=args.profile)
+    try:
+        report = {**describe(system, args), **asyncio.run(run(args, system))}
+    finally:
+        stack.teardown(system, keep_workdir=args.keep)
+        if args.keep:
+            log(f"server logs kept in {system.workdir}")
+    ours = report["phases"].get("n1", {}).get("first_audio_ms", {})
+    theirs = report["baseline"]["non_streaming_first_audio_ms"]
+    if ours.get("p50") and theirs.get("p50"):
+        report["baseline"]["streaming_over_non_streaming"] = {
+            "p50": round(ours["p50"] / theirs["p50"], 3),
+            "p95": round(ours["p95"] / theirs["p95"], 3),
+        }
+    report["targets"] = targets(report)
+    report["duration_seconds"] = round(time.perf_counter() - started, 1)
+    text = json.dumps(report, indent=2)
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    args.output.write_text(text + "\n")
+    print(text)
+    log(f"done in {report['duration_seconds']} s; report in {args.output}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

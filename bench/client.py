@@ -1,0 +1,166 @@
+"""A live-session client that measures what a caller hears, from the caller's side."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import websockets
+
+CONNECT_TIMEOUT_S = 20
+REPLY_EVENTS = frozenset({"assistant-delta", "audio-start", "assistant-message"})
+QUESTIONS = [
+    "What time do you open tomorrow morning?",
+    "Can you book a table for two tonight?",
+    "How long does delivery to Lisbon take?",
+    "Is the blue jacket available in medium?",
+    "What is your refund policy for shoes?",
+    "Could you remind me about my appointment?",
+    "Which plan includes international calls?",
+    "Do you have vegetarian options on the menu?",
+]
+
+
+@dataclass
+class TurnResult:
+    sent_at: float
+    deltas: list[tuple[float, str]] = field(default_factory=list)
+    first_audio_at: float | None = None
+    done_at: float | None = None
+    audio_bytes: int = 0
+    bytes_per_ms: float = 32.0  # pcm_16000 mono; replaced by what audio-start announces
+    message_id: str | None = None
+    server_latency: dict[str, Any] | None = None
+    error: str | None = None
+
+    @property
+    def text(self) -> str:
+        return "".join(content for _, content in self.deltas)
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None and self.first_audio_at is not None and self.done_at is not None
+
+    def first_audio_ms(self) -> float:
+        return (self.first_audio_at - self.sent_at) * 1000
+
+
+class BenchSession:
+    """One WebSocket session. Every error it meets is recorded, none is raised."""
+
+    def __init__(self, ws_url: str) -> None:
+        self.ws_url = ws_url
+        self.ws: websockets.ClientConnection | None = None
+        self.connected = False
+        self.errors: list[str] = []
+        self.turns: list[TurnResult] = []
+        self._earlier_replies: set[str] = set()
+
+    async def connect(self) -> bool:
+        try:
+            async with asyncio.timeout(CONNECT_TIMEOUT_S):
+                self.ws = await websockets.connect(
+                    self.ws_url, max_size=None, compression=None, ping_interval=None
+                )
+                while True:
+                    frame = await self.ws.recv()
+                    if isinstance(frame, str) and json.loads(frame)["type"] == "connected":
+                        self.connected = True
+                        return True
+        except (OSError, TimeoutError, websockets.WebSocketException) as exc:
+            self.errors.append(f"connect: {type(exc).__name__}")
+            return False
+
+    async def turn(self, content: str, limit_s: float, *, listen: bool = True) -> TurnResult:
+        """Send one user-message and read the reply. ``listen``: then wait until the reply
+        would have finished playing (audio arrives faster than it plays), as a caller does."""
+        result = TurnResult(sent_at=time.perf_counter())
+        self.turns.append(result)
+        try:
+            await self.ws.send(json.dumps({"type": "user-message", "content": content}))
+            async with asyncio.timeout(limit_s):
+                await self._read_reply(result)
+            if result.message_id and result.audio_bytes:
+                played = result.audio_bytes / result.bytes_per_ms
+                if listen:
+                    ends = result.first_audio_at + played / 1000
+                    await asyncio.sleep(max(0.0, ends - time.perf_counter()))
+                # A real client reports playback; without it the next turn would be a barge-in.
+                mark = {"type": "mark", "message_id": result.message_id, "played_ms": played}
+                await self.ws.send(json.dumps(mark))
+        except TimeoutError:
+            result.error = "turn timed out"
+        except (OSError, websockets.WebSocketException) as exc:
+            result.error = f"connection: {type(exc).__name__}"
+        if result.message_id:
+            self._earlier_replies.add(result.message_id)
+        if result.error is None and result.first_audio_at is None:
+            result.error = "no audio"
+        if result.error:
+            self.errors.append(result.error)
+        return result
+
+    async def _read_reply(self, result: TurnResult) -> None:
+        """Read until this turn's assistant-message. A late reply to an earlier turn (one that
+        timed out) is skipped: audio belongs to the message of the last audio-start."""
+        audio_for = None
+        while True:
+            frame = await self.ws.recv()
+            now = time.perf_counter()
+            if isinstance(frame, bytes):
+                if audio_for is not None and audio_for == result.message_id:
+                    result.first_audio_at = result.first_audio_at or now
+                    result.audio_bytes += len(frame)
+                continue
+            event = json.loads(frame)
+            kind, message_id = event["type"], event.get("message_id")
+            if message_id in self._earlier_replies:
+                audio_for = None if kind == "audio-start" else audio_for
+                continue
+            if message_id and result.message_id is None and kind in REPLY_EVENTS:
+                result.message_id = message_id
+            if kind == "assistant-delta":
+                result.deltas.append((now, event["content"]))
+            elif kind == "audio-start":
+                audio_for = message_id
+                result.bytes_per_ms = event["sample_rate"] * event["channels"] * 2 / 1000
+            elif kind == "error":
+                result.error = f"error event: {event.get('code')}"
+            elif kind == "assistant-message":
+                result.done_at = now
+                result.server_latency = event.get("latency")
+                return
+
+    async def close(self) -> None:
+        if self.ws is not None:
+            try:
+                await asyncio.wait_for(self.ws.close(), 5)
+            except (OSError, TimeoutError, websockets.WebSocketException):
+                return  # the server already hung up: nothing left to close
+
+
+class LoopLag:
+    """How late this (the client's) event loop wakes up: a loaded client inflates every figure
+    it measures, so the report says how loaded it was."""
+
+    def __init__(self, interval: float = 0.05) -> None:
+        self.interval = interval
+        self.samples: list[float] = []
+        self._task: asyncio.Task | None = None
+
+    async def _run(self) -> None:
+        while True:
+            expected = time.perf_counter() + self.interval
+            await asyncio.sleep(self.interval)
+            self.samples.append((time.perf_counter() - expected) * 1000)
+
+    async def __aenter__(self) -> LoopLag:
+        self._task = asyncio.create_task(self._run())
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        self._task.cancel()
+        await asyncio.gather(self._task, return_exceptions=True)

@@ -1,0 +1,300 @@
+"""The benchmark's phases: concurrent live sessions, a burst, the non-streaming baseline, REST."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+
+from bench import proc
+from bench.client import QUESTIONS, BenchSession, LoopLag, TurnResult
+from bench.direct import DirectClients
+from bench.stack import Stack
+from bench.stats import first_piece_tokens, percentile, provider_floor_ms, summary
+
+TURN_TIMEOUT_S = 30
+CREATE_CONCURRENCY = 16
+CONNECT_CONCURRENCY = 32
+
+
+@dataclass
+class LoadResult:
+    """Every turn of a phase, and what the server process spent on it."""
+
+    sessions: list[BenchSession]
+    connect_seconds: float
+    cpu_connect_s: float
+    cpu_turns_s: float
+    rss_fresh_kb: int  # before the sessions were created over REST
+    rss_before_kb: int  # created, not yet connected
+    rss_idle_kb: int
+    rss_peak_kb: int
+    lag_ms: list[float]
+    control_lateness: list[list[float]]
+    wall_s: float
+    unfinished: int = 0
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def turns(self) -> list[TurnResult]:
+        return [turn for session in self.sessions for turn in session.turns]
+
+
+async def bounded(coros: list[Awaitable], limit: int) -> list[Any]:
+    gate = asyncio.Semaphore(limit)
+
+    async def run(coro: Awaitable) -> Any:
+        async with gate:
+            return await coro
+
+    return await asyncio.gather(*(run(c) for c in coros))
+
+
+async def create_sessions(stack: Stack, count: int) -> list[str]:
+    """POST /api/v1/sessions/ as a customer's backend does; returns each session's ws_url."""
+    headers = {"Authorization": f"Bearer {stack.api_key}"}
+    limits = httpx.Limits(max_connections=CREATE_CONCURRENCY)
+    async with httpx.AsyncClient(base_url=stack.http, headers=headers, limits=limits) as http:
+
+        async def create() -> str:
+            response = await http.post(
+                "/api/v1/sessions/", json={"assistant_id": stack.assistant_id}, timeout=30
+            )
+            response.raise_for_status()
+            return response.json()["ws_url"]
+
+        return await bounded([create() for _ in range(count)], CREATE_CONCURRENCY)
+
+
+class ControlStream:
+    """Direct streams to the simulator, one after another, while the load runs: the
+    simulator's own token lateness under the same load, to net out of the platform's."""
+
+    def __init__(self, stack: Stack) -> None:
+        self.clients = DirectClients(stack)
+        self.runs: list[list[float]] = []
+        self._task: asyncio.Task | None = None
+
+    async def _run(self) -> None:
+        while True:
+            question = QUESTIONS[len(self.runs) % len(QUESTIONS)]
+            self.runs.append(await self.clients.token_lateness(question))
+
+    async def __aenter__(self) -> ControlStream:
+        self._task = asyncio.create_task(self._run())
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        self._task.cancel()
+        await asyncio.gather(self._task, return_exceptions=True)
+        await self.clients.aclose()
+
+
+class RssPeak:
+    def __init__(self, pid: int) -> None:
+        self.pid, self.peak_kb = pid, proc.rss_kb(pid)
+        self._task: asyncio.Task | None = None
+
+    async def _run(self) -> None:
+        while True:
+            self.peak_kb = max(self.peak_kb, proc.rss_kb(self.pid))
+            await asyncio.sleep(0.5)
+
+    async def __aenter__(self) -> RssPeak:
+        self._task = asyncio.create_task(self._run())
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        self._task.cancel()
+        await asyncio.gather(self._task, return_exceptions=True)
+
+
+Driver = Callable[[list[BenchSession]], Awaitable[None]]
+
+
+async def settle(stack: Stack, *, idle_share: float = 0.05, limit_s: float = 30) -> None:
+    """Wait until the server is idle, so one phase's backlog does not leak into the next."""
+    pid, deadline = stack.server.pid, time.perf_counter() + limit_s
+    while time.perf_counter() < deadline:
+        before = proc.cpu_seconds(pid)
+        await asyncio.sleep(1)
+        if proc.cpu_seconds(pid) - before <= idle_share:
+            return
+
+
+async def load(stack: Stack, count: int, drive: Driver, *, deadline_s: float) -> LoadResult:
+    """Create and connect ``count`` sessions, let them sit idle, then ``drive`` them."""
+    pid = stack.server.pid
+    rss_fresh = proc.rss_kb(pid)
+    sessions = [BenchSession(url) for url in await create_sessions(stack, count)]
+    rss_before, cpu_before = proc.rss_kb(pid), proc.cpu_seconds(pid)
+    started = time.perf_counter()
+    await bounded([s.connect() for s in sessions], CONNECT_CONCURRENCY)
+    connect_seconds = time.perf_counter() - started
+    await asyncio.sleep(2)  # idle: what a connected, silent session costs
+    rss_idle, cpu_connected = proc.rss_kb(pid), proc.cpu_seconds(pid)
+    live = [s for s in sessions if s.connected]
+    started = time.perf_counter()
+    async with LoopLag() as lag, RssPeak(pid) as rss, ControlStream(stack) as control:
+        task = asyncio.create_task(drive(live))
+        done, _ = await asyncio.wait([task], timeout=deadline_s)
+        unfinished = 0
+        if not done:
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+            unfinished = sum(1 for s in live if not s.turns or s.turns[-1].done_at is None)
+    wall = time.perf_counter() - started
+    cpu_after = proc.cpu_seconds(pid)
+    await bounded([s.close() for s in sessions], 64)
+    return LoadResult(
+        sessions=sessions,
+        connect_seconds=connect_seconds,
+        cpu_connect_s=cpu_connected - cpu_before,
+        cpu_turns_s=cpu_after - cpu_connected,
+        rss_fresh_kb=rss_fresh,
+        rss_before_kb=rss_before,
+        rss_idle_kb=rss_idle,
+        rss_peak_kb=rss.peak_kb,
+        lag_ms=lag.samples,
+        control_lateness=control.runs,
+        wall_s=wall,
+        unfinished=unfinished,
+    )
+
+
+def staggered(
+    turns: int,
+    *,
+    spread_s: float,
+    think_s: tuple[float, float],
+    seed: int,
+    listen: bool = True,
+) -> Driver:
+    """Each session starts at a random moment within ``spread_s``, listens to each reply to
+    its end, then takes ``think_s`` to say the next thing: callers do not all speak at once."""
+    rng = random.Random(seed)
+
+    async def one(session: BenchSession, offset: float, pauses: list[float]) -> None:
+        await asyncio.sleep(offset)
+        for number in range(turns):
+            question = QUESTIONS[number % len(QUESTIONS)]
+            result = await session.turn(question, TURN_TIMEOUT_S, listen=listen)
+            if result.error and result.error.startswith(("connection", "turn timed out")):
+                await session.close()  # a caller left waiting that long hangs up
+                return
+            await asyncio.sleep(pauses[number])
+
+    async def drive(sessions: list[BenchSession]) -> None:
+        plans = [
+            (rng.uniform(0, spread_s), [rng.uniform(*think_s) for _ in range(turns)])
+            for _ in sessions
+        ]
+        await asyncio.gather(*(one(s, *plan) for s, plan in zip(sessions, plans, strict=True)))
+
+    return drive
+
+
+def simultaneous(rounds: int) -> Driver:
+    """Every session sends its user-message at the same instant, ``rounds`` times."""
+
+    async def drive(sessions: list[BenchSession]) -> None:
+        for number in range(rounds):
+            go = asyncio.Event()
+
+            async def one(
+                session: BenchSession, number: int = number, go: asyncio.Event = go
+            ) -> None:
+                await go.wait()
+                await session.turn(QUESTIONS[number % len(QUESTIONS)], TURN_TIMEOUT_S)
+
+            tasks = [asyncio.create_task(one(s)) for s in sessions]
+            await asyncio.sleep(0.2)  # every task is parked on the event
+            go.set()
+            await asyncio.gather(*tasks)
+            await asyncio.sleep(0.5)
+
+    return drive
+
+
+def report(result: LoadResult, stack: Stack) -> dict[str, Any]:
+    latency = stack.latency
+    ok = [t for t in result.turns if t.ok]
+    measured = [t.first_audio_ms() for t in ok]
+    floors = [provider_floor_ms(t.text, latency) for t in ok]
+    overhead = [m - f for m, f in zip(measured, floors, strict=True)]
+    ratio = [m / f for m, f in zip(measured, floors, strict=True)]
+    lateness = [_delta_lateness(t, latency) for t in ok]
+    control = _median_curve(result.control_lateness)
+    net_delay = [
+        late - control[min(index, len(control) - 1)]
+        for turn in lateness
+        for index, late in enumerate(turn)
+        if control
+    ]
+    server_first_audio = [
+        t.server_latency["first_audio_ms"]
+        for t in ok
+        if t.server_latency and t.server_latency.get("first_audio_ms") is not None
+    ]
+    errors = [e for s in result.sessions for e in s.errors]
+    connected = sum(1 for s in result.sessions if s.connected)
+    count = len(result.sessions)
+    return {
+        "sessions": count,
+        "connected": connected,
+        "turns_completed": len(ok),
+        "turns_attempted": len(result.turns),
+        "errors": len(errors) + result.unfinished,
+        "error_kinds": _kinds(errors + ["phase deadline"] * result.unfinished),
+        "first_audio_ms": summary(measured),
+        "provider_floor_ms": summary(floors),
+        "overhead_ms": summary(overhead),
+        "measured_over_floor": summary(ratio, digits=3),
+        "assistant_delta_delay_ms": summary(net_delay),
+        "assistant_delta_lateness_ms": summary([late for turn in lateness for late in turn]),
+        "simulator_token_lateness_ms": summary(
+            [late for run in result.control_lateness for late in run]
+        ),
+        "server_first_audio_ms": summary(server_first_audio),
+        "first_piece_tokens": sorted({first_piece_tokens(t.text) for t in ok}),
+        "reply_tokens_mean": round(sum(len(t.deltas) for t in ok) / len(ok), 1) if ok else None,
+        "server_cpu_ms_per_turn": round(1000 * result.cpu_turns_s / len(ok), 2) if ok else None,
+        "server_cpu_ms_per_connect": round(1000 * result.cpu_connect_s / count, 2),
+        "server_rss_kb": {
+            "before_creating_sessions": result.rss_fresh_kb,
+            "sessions_created": result.rss_before_kb,
+            "idle_connected": result.rss_idle_kb,
+            "peak": result.rss_peak_kb,
+        },
+        # Conservative: what creating the sessions over REST left behind counts as theirs.
+        "rss_kb_per_idle_session": round((result.rss_idle_kb - result.rss_fresh_kb) / count, 1),
+        "connect_seconds": round(result.connect_seconds, 2),
+        "turns_wall_seconds": round(result.wall_s, 1),
+        "client_loop_lag_ms": summary(result.lag_ms),
+    }
+
+
+def _delta_lateness(turn: TurnResult, latency) -> list[float]:
+    """How late each assistant-delta arrived against the provider's nominal schedule."""
+    return [
+        (arrival - turn.sent_at) * 1000 - (latency.llm_ttft_ms + index * latency.llm_token_ms)
+        for index, (arrival, _) in enumerate(turn.deltas)
+    ]
+
+
+def _median_curve(runs: list[list[float]]) -> list[float]:
+    """Per token index, the median lateness of the control streams."""
+    length = max((len(run) for run in runs), default=0)
+    return [percentile([run[i] for run in runs if len(run) > i], 50) for i in range(length)]
+
+
+def _kinds(errors: list[str]) -> dict[str, int]:
+    kinds: dict[str, int] = {}
+    for error in errors:
+        kinds[error] = kinds.get(error, 0) + 1
+    return kinds
