@@ -21,8 +21,10 @@ PROVIDER = "elevenlabs"
 # httpx's defaults (100 connections, 20 kept alive for 5 s) queued the pieces of a few hundred
 # calls behind each other, and made most requests open a new connection (a TLS handshake on
 # the path to the first audio byte): a caller listens for longer than 5 s between turns.
+# Few idle connections are kept: httpcore 1.0's pool does work proportional to idle x open
+# connections on every request (docs/PERFORMANCE.md).
 CONNECTION_LIMITS = httpx.Limits(
-    max_connections=2_000, max_keepalive_connections=500, keepalive_expiry=60
+    max_connections=2_000, max_keepalive_connections=32, keepalive_expiry=60
 )
 VOICE_SETTING_KEYS = ("stability", "similarity_boost", "style", "speed", "use_speaker_boost")
 
