@@ -17,7 +17,6 @@ import uuid
 from types import SimpleNamespace
 
 import pytest
-from django.urls import resolve
 from drf_spectacular.generators import SchemaGenerator
 
 from assistants.models import ApiKey, Assistant, Organization
@@ -134,18 +133,6 @@ def snapshot() -> list:
 
 def op_id(case) -> str:
     return f"{case[0].upper()} {case[1]}"
-
-
-@pytest.fixture(autouse=True)
-def _skip_unrouted_live_operations(request):
-    case = request.node.callspec.params.get("case") if hasattr(request.node, "callspec") else None
-    if case and case[:3] in LIVE and not routed(case[0], case[1]):
-        pytest.skip("live-session endpoint not routed yet")
-
-
-def routed(method: str, path: str) -> bool:
-    view_class = getattr(resolve(fill(path, {"session": uuid.uuid4()})).func, "view_class", None)
-    return view_class is not None and hasattr(view_class, method)
 
 
 @pytest.fixture
