@@ -139,6 +139,8 @@ def describe(system: Stack, args: argparse.Namespace) -> dict[str, Any]:
         "started_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "machine": {
             "cpus": os.cpu_count(),
+            # Other work on the machine shares its cores with the server: check this is ~0.
+            "load_average_at_start": [round(x, 2) for x in args.load_at_start],
             "python": platform.python_version(),
             "platform": platform.platform(),
         },
@@ -163,6 +165,7 @@ def describe(system: Stack, args: argparse.Namespace) -> dict[str, Any]:
 def main() -> int:
     args = parse_args()
     started = time.perf_counter()
+    args.load_at_start = os.getloadavg()
     stack.raise_file_limit()
     log("starting: database, provider simulators, daphne")
     system = stack.build(ProviderLatency(), profile=args.profile)
@@ -179,6 +182,7 @@ def main() -> int:
             "p50": round(ours["p50"] / theirs["p50"], 3),
             "p95": round(ours["p95"] / theirs["p95"], 3),
         }
+    report["machine"]["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
     report["targets"] = targets(report)
     report["duration_seconds"] = round(time.perf_counter() - started, 1)
     text = json.dumps(report, indent=2)
