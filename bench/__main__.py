@@ -21,6 +21,7 @@ from bench import baseline, phases, rest, stack
 from bench.stack import ProviderLatency, Stack
 
 RESULTS = Path(__file__).resolve().parent / "results"
+SETUP_ALLOWANCE_S = 45  # creating, connecting and settling a phase's sessions, a restart
 
 
 def log(message: str) -> None:
@@ -42,6 +43,12 @@ def parse_args() -> argparse.Namespace:
         default=18,
         help="seconds over which the N callers start (default: about one turn, so turns arrive"
         " at the steady rate from the start)",
+    )
+    parser.add_argument(
+        "--budget",
+        type=float,
+        default=570,
+        help="seconds for the whole run: a phase that could overrun it is skipped and reported so",
     )
     parser.add_argument("--output", type=Path, default=RESULTS / "latest.json")
     parser.add_argument("--keep", action="store_true", help="keep the work dir (server logs)")
@@ -73,6 +80,13 @@ async def run(args: argparse.Namespace, system: Stack) -> dict[str, Any]:
 
     counts = sorted({int(n) for n in args.sessions.split(",") if n})
     for count in counts:
+        turns = args.single_turns if count == 1 else args.turns
+        spread = 0 if count == 1 else args.spread
+        deadline = spread + turns * 25 + 15
+        if time.perf_counter() - args.started + deadline + SETUP_ALLOWANCE_S > args.budget:
+            log(f"N={count}: skipped, it could overrun the {args.budget:g} s budget")
+            report["phases"][f"n{count}"] = {"sessions": count, "skipped": "time budget"}
+            continue
         if count == counts[-1] and len(counts) > 1:
             # The largest phase gets a fresh process: the memory an idle session costs only
             # shows before earlier phases have left freed memory behind to reuse, and an
@@ -81,11 +95,9 @@ async def run(args: argparse.Namespace, system: Stack) -> dict[str, Any]:
             stack.restart_server(system)
             await phases.load(system, 1, warm_up, deadline_s=60)
         await phases.settle(system)
-        turns = args.single_turns if count == 1 else args.turns
-        spread = 0 if count == 1 else args.spread
         log(f"N={count}: {turns} turn(s) per session")
         drive = phases.staggered(turns, spread_s=spread, think_s=(0.5, 1.5), seed=count)
-        result = await phases.load(system, count, drive, deadline_s=spread + turns * 25 + 15)
+        result = await phases.load(system, count, drive, deadline_s=deadline)
         report["phases"][f"n{count}"] = phases.report(result, system)
         _progress(report["phases"][f"n{count}"])
         if count == 1 and args.burst:
@@ -164,7 +176,7 @@ def describe(system: Stack, args: argparse.Namespace) -> dict[str, Any]:
 
 def main() -> int:
     args = parse_args()
-    started = time.perf_counter()
+    started = args.started = time.perf_counter()
     args.load_at_start = os.getloadavg()
     stack.raise_file_limit()
     log("starting: database, provider simulators, daphne")
