@@ -1,4 +1,11 @@
-"""OpenAI chat completions, streamed, on the official SDK."""
+"""OpenAI chat completions, streamed, on the official SDK.
+
+The request goes through the SDK's generic ``post`` with a plain JSON body, and the stream's
+events arrive as the SDK's decoded dicts (``AsyncStream[object]``) instead of a pydantic
+``ChatCompletionChunk`` per token: the SDK still does the connection, auth, timeouts, SSE
+decoding, in-stream error events and error types, at a third of the CPU per reply
+(docs/PERFORMANCE.md: 9.1 -> 3.1 ms for a 56-token reply).
+"""
 
 from __future__ import annotations
 
@@ -10,7 +17,6 @@ from typing import Any
 import httpx2
 import openai
 from openai import AsyncOpenAI, DefaultAsyncHttpxClient
-from openai.types.chat import ChatCompletionChunk
 
 from integrations.errors import ProviderError
 from integrations.llm.base import LLMEvent, LLMFinish, LLMUsage, TextDelta, ToolCallRequest
@@ -23,7 +29,8 @@ CONNECTION_LIMITS = httpx2.Limits(
     max_connections=1_000, max_keepalive_connections=100, keepalive_expiry=60
 )
 
-ChunkStream = openai.AsyncStream[ChatCompletionChunk]
+ChunkStream = openai.AsyncStream[object]  # each item is one decoded chunk, a dict
+CHAT_PATH = "/chat/completions"
 
 
 def map_openai_error(exc: openai.OpenAIError, api_key: str) -> ProviderError:
@@ -66,32 +73,43 @@ class _Accumulator:
     finish_reason: str | None = None
     started: bool = False  # a token (text, tool call or finish) has arrived
 
-    def feed(self, chunk: ChatCompletionChunk) -> list[LLMEvent]:
-        if chunk.usage is not None:
-            self.usage = LLMUsage(chunk.usage.prompt_tokens, chunk.usage.completion_tokens)
+    def feed(self, chunk: Any) -> list[LLMEvent]:
+        """One decoded ``chat.completion.chunk``; anything malformed is a provider fault."""
+        try:
+            return self._feed(chunk)
+        except (AttributeError, KeyError, TypeError, ValueError) as exc:
+            raise ProviderError(
+                PROVIDER, "unavailable", "malformed stream chunk", retryable=True
+            ) from exc
+
+    def _feed(self, chunk: dict[str, Any]) -> list[LLMEvent]:
+        if usage := chunk.get("usage"):
+            self.usage = LLMUsage(int(usage["prompt_tokens"]), int(usage["completion_tokens"]))
         events: list[LLMEvent] = []
-        for choice in chunk.choices:
-            delta = choice.delta
-            if delta.content:
+        for choice in chunk.get("choices") or ():
+            delta = choice.get("delta") or {}
+            if content := delta.get("content"):
                 self.started = True
-                events.append(TextDelta(delta.content))
-            for call in delta.tool_calls or ():
+                events.append(TextDelta(str(content)))
+            for call in delta.get("tool_calls") or ():
                 self.started = True
-                self._add_tool_fragment(call.index, call.id, call.function)
-            if choice.finish_reason:
+                self._add_tool_fragment(int(call["index"]), call.get("id"), call.get("function"))
+            if reason := choice.get("finish_reason"):
                 self.started = True
-                self.finish_reason = choice.finish_reason
+                self.finish_reason = str(reason)
         return events
 
-    def _add_tool_fragment(self, index: int, call_id: str | None, function: Any) -> None:
+    def _add_tool_fragment(
+        self, index: int, call_id: str | None, function: dict[str, Any] | None
+    ) -> None:
         partial = self.tool_calls.setdefault(index, _PartialToolCall())
         if call_id:
             partial.id = call_id
-        if function is not None:
-            if function.name:
-                partial.name += function.name
-            if function.arguments:
-                partial.arguments.append(function.arguments)
+        if function:
+            if name := function.get("name"):
+                partial.name += name
+            if arguments := function.get("arguments"):
+                partial.arguments.append(arguments)
 
     def closing_events(self) -> list[LLMEvent]:
         events: list[LLMEvent] = [
@@ -206,7 +224,14 @@ class OpenAILLM:
     async def _read_until_first_token(
         self, params: dict[str, Any], acc: _Accumulator
     ) -> tuple[ChunkStream, list[LLMEvent], bool]:
-        stream: ChunkStream = await self._client.chat.completions.create(**params)
+        stream: ChunkStream = await self._client.post(
+            CHAT_PATH,
+            cast_to=object,
+            body=params,
+            options={"security": {"bearer_auth": True}},
+            stream=True,
+            stream_cls=ChunkStream,
+        )
         events: list[LLMEvent] = []
         try:
             while not acc.started:

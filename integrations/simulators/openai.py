@@ -186,7 +186,7 @@ async def chat_completions(request: web.Request) -> web.StreamResponse:
     if body.get("stream"):
         return await _stream(request, plan, item, body, state.config)
     if item.get("fault") in ("stall", "break"):  # no stream to cut: fail the whole response
-        return await _misbehave(request, web.Response(status=504), item)
+        return await _misbehave(request, web.Response(status=504), item, None)
     return await _complete(plan, state.config)
 
 
@@ -293,13 +293,13 @@ async def _stream(
     await sleep_ms(config.llm_ttft_ms)
     fault, fault_after = item.get("fault"), int(item.get("after_tokens", 0))
     for sent, delta in enumerate(_token_deltas(plan)):
-        if fault in ("stall", "break") and sent >= fault_after:
-            return await _misbehave(request, response, item)
+        if fault in ("stall", "break", "error_event") and sent >= fault_after:
+            return await _misbehave(request, response, item, sse)
         if sent:
             await sleep_ms(config.llm_token_ms)
         await sse.chunk(delta)
-    if fault in ("stall", "break"):
-        return await _misbehave(request, response, item)
+    if fault in ("stall", "break", "error_event"):
+        return await _misbehave(request, response, item, sse)
     await sse.chunk({}, finish=plan.finish_reason)
     if with_usage:
         await sse.chunk(None, usage=plan.usage())
@@ -309,9 +309,21 @@ async def _stream(
 
 
 async def _misbehave(
-    request: web.Request, response: web.StreamResponse, item: dict[str, Any]
+    request: web.Request, response: web.StreamResponse, item: dict[str, Any], sse: _SSE | None
 ) -> web.StreamResponse:
-    if item.get("fault") == "break":
+    if item.get("fault") == "error_event" and sse is not None:
+        # What the API sends when generation fails after the 200: an error object in the stream.
+        await sse.send(
+            {
+                "error": {
+                    "message": "The server had an error while processing your request.",
+                    "type": "server_error",
+                    "code": None,
+                }
+            }
+        )
+        await response.write_eof()
+    elif item.get("fault") == "break":
         await break_connection(request)
     else:
         await hold(item)

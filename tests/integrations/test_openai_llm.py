@@ -13,7 +13,7 @@ import pytest
 
 from integrations.errors import ProviderError
 from integrations.llm.base import LLMEvent, LLMFinish, LLMUsage, TextDelta, ToolCallRequest
-from integrations.llm.openai import OpenAILLM
+from integrations.llm.openai import OpenAILLM, _Accumulator
 
 KEY = "sk-test-abcdefghijklmnop0123456789"
 USER = [{"role": "user", "content": "What is the weather in Paris?"}]
@@ -236,6 +236,26 @@ async def test_break_mid_stream_is_stream_broken_and_not_retried(sims, make_llm)
     assert len(chat_requests(sims)) == 1
 
 
+async def test_error_event_mid_stream_keeps_the_text_and_is_a_provider_error(sims, make_llm):
+    sims.script_chat({"fault": "error_event", "after_tokens": 2})
+
+    events, error = await collect_until_error(make_llm())
+
+    assert len(events) == 2 and all(isinstance(event, TextDelta) for event in events)
+    assert error.provider == "openai" and error.code in ("unavailable", "stream_broken")
+    assert "server had an error" in error.message
+    assert len(chat_requests(sims)) == 1
+
+
+async def test_error_event_before_the_first_token_is_retried(sims, make_llm):
+    sims.script_chat({"fault": "error_event", "after_tokens": 0}, "Second try works.")
+
+    events = await collect(make_llm())
+
+    assert text_of(events) == "Second try works."
+    assert len(chat_requests(sims)) == 2
+
+
 async def test_break_before_first_token_is_retried(sims, make_llm):
     sims.script_chat({"fault": "break", "after_tokens": 0})
 
@@ -341,3 +361,19 @@ async def test_cancelling_the_consumer_cancels_the_stream(sims, make_llm):
 
     with pytest.raises(asyncio.CancelledError):
         await asyncio.wait_for(task, timeout=1)
+
+
+@pytest.mark.parametrize(
+    "chunk",
+    [
+        {"choices": [{"delta": {"tool_calls": [{"function": {}}]}}]},  # no index
+        {"choices": "nonsense"},
+        {"usage": {"prompt_tokens": 3}},
+        ["not", "an", "object"],
+    ],
+)
+def test_a_malformed_chunk_is_a_retryable_provider_error(chunk):
+    with pytest.raises(ProviderError) as caught:
+        _Accumulator().feed(chunk)
+
+    assert (caught.value.code, caught.value.retryable) == ("unavailable", True)
