@@ -12,6 +12,10 @@ from integrations.errors import ProviderError
 from integrations.tts.base import AudioFormat, TTSClient
 
 PREFETCH = 3  # TTS requests in flight at once for one reply
+# A prefetched piece reads its first audio (the request is known to work, its time to first
+# byte is known) and then waits for its turn: until then its audio stays in the socket buffer
+# and costs no wake-up per chunk; when the player reaches it, what arrived meanwhile is read
+# in a few large reads.
 # Audio already waiting leaves in one frame: each frame costs a WebSocket send and a socket
 # write, which made up most of a spoken reply's CPU (see docs/PERFORMANCE.md).
 MAX_FRAME_BYTES = 32 * 1024
@@ -109,9 +113,10 @@ class SpeechOutput:
         if self.failed or self.muted:
             return
         queue: asyncio.Queue = asyncio.Queue()
+        turn = asyncio.Event()
         self.characters += len(text)
-        self._fetches.append(asyncio.create_task(self._fetch(text, queue)))
-        self._queues.put_nowait((text, queue))
+        self._fetches.append(asyncio.create_task(self._fetch(text, queue, turn)))
+        self._queues.put_nowait((text, queue, turn))
 
     async def finish(self) -> None:
         """Wait until every piece said so far has been sent."""
@@ -129,7 +134,7 @@ class SpeechOutput:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
 
-    async def _fetch(self, text: str, queue: asyncio.Queue) -> None:
+    async def _fetch(self, text: str, queue: asyncio.Queue, turn: asyncio.Event) -> None:
         async with self._slots:
             started = time.perf_counter()
             try:
@@ -144,6 +149,8 @@ class SpeechOutput:
                     if self.tts_ttfb_ms is None:
                         self.tts_ttfb_ms = (time.perf_counter() - started) * 1000
                     queue.put_nowait(chunk)
+                    if not turn.is_set():
+                        await turn.wait()
             except ProviderError as exc:
                 queue.put_nowait(exc)
             finally:
@@ -152,7 +159,8 @@ class SpeechOutput:
     async def _play(self) -> None:
         started = False
         while (item := await self._queues.get()) is not None:
-            text, queue = item
+            text, queue, turn = item
+            turn.set()
             piece = SpokenPiece(text, self.timeline.bytes_sent)
             held = None  # what stopped the last join: an error or the end of this piece
             while (chunk := held or await queue.get()) is not _END:
