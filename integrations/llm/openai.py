@@ -16,18 +16,14 @@ from typing import Any
 
 import httpx2
 import openai
-from openai import AsyncOpenAI, DefaultAsyncHttpxClient
+from openai import AsyncOpenAI
 
 from integrations.errors import ProviderError
 from integrations.llm.base import LLMEvent, LLMFinish, LLMUsage, TextDelta, ToolCallRequest
 from integrations.resilience import redact, retry_after_seconds, status_error, stream_with_retries
+from integrations.transport import AiohttpTransport
 
 PROVIDER = "openai"
-# A caller listens to a reply for longer than httpx's default 5 s keep-alive, so every turn
-# opened a new connection (a TLS handshake before the first token). The SDK's pool sizes.
-CONNECTION_LIMITS = httpx2.Limits(
-    max_connections=1_000, max_keepalive_connections=100, keepalive_expiry=60
-)
 
 ChunkStream = openai.AsyncStream[object]  # each item is one decoded chunk, a dict
 CHAT_PATH = "/chat/completions"
@@ -142,12 +138,15 @@ class OpenAILLM:
         self._max_attempts = max_attempts
         self._first_token_timeout = first_token_timeout
         # max_retries=0: the SDK would also retry, multiplying attempts and latency.
+        # The SDK's httpx2 client carries the aiohttp transport (integrations/transport.py).
         self._client = AsyncOpenAI(
             api_key=api_key,
             base_url=base_url,
             timeout=timeout,
             max_retries=0,
-            http_client=DefaultAsyncHttpxClient(timeout=timeout, limits=CONNECTION_LIMITS),
+            http_client=httpx2.AsyncClient(
+                timeout=timeout, transport=AiohttpTransport(httpx2), follow_redirects=True
+            ),
         )
 
     async def aclose(self) -> None:

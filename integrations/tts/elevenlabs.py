@@ -14,18 +14,10 @@ from elevenlabs.core.api_error import ApiError
 
 from integrations.errors import ProviderError
 from integrations.resilience import redact, retry_after_seconds, status_error, stream_with_retries
+from integrations.transport import AiohttpTransport
 from integrations.tts.base import AudioFormat
 
 PROVIDER = "elevenlabs"
-# Every live reply keeps up to 3 requests in flight (sessions/runtime/speech.py PREFETCH).
-# httpx's defaults (100 connections, 20 kept alive for 5 s) queued the pieces of a few hundred
-# calls behind each other, and made most requests open a new connection (a TLS handshake on
-# the path to the first audio byte): a caller listens for longer than 5 s between turns.
-# Few idle connections are kept: httpcore 1.0's pool does work proportional to idle x open
-# connections on every request (docs/PERFORMANCE.md).
-CONNECTION_LIMITS = httpx.Limits(
-    max_connections=2_000, max_keepalive_connections=32, keepalive_expiry=60
-)
 VOICE_SETTING_KEYS = ("stability", "similarity_boost", "style", "speed", "use_speaker_boost")
 
 logger = logging.getLogger(__name__)
@@ -66,8 +58,11 @@ def voice_settings_from(settings: dict[str, Any]) -> VoiceSettings | None:
 def elevenlabs_client(
     api_key: str, base_url: str | None, timeout: float
 ) -> tuple[httpx.AsyncClient, AsyncElevenLabs]:
-    """The SDK client on an httpx client we own: AsyncElevenLabs itself cannot be closed."""
-    http = httpx.AsyncClient(timeout=timeout, follow_redirects=True, limits=CONNECTION_LIMITS)
+    """The SDK client on an httpx client we own: AsyncElevenLabs itself cannot be closed. Its
+    transport is aiohttp's (integrations/transport.py): a reply's audio is ~150 reads."""
+    http = httpx.AsyncClient(
+        timeout=timeout, follow_redirects=True, transport=AiohttpTransport(httpx)
+    )
     return http, AsyncElevenLabs(
         api_key=api_key, base_url=base_url, timeout=timeout, httpx_client=http
     )

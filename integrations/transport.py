@@ -1,0 +1,147 @@
+"""An httpx transport on aiohttp, for the provider SDKs' streaming hot path.
+
+Both SDKs take an httpx client (``httpx`` for ElevenLabs and Notion, ``httpx2`` for OpenAI, a
+fork with the same transport interface), and httpx lets a client carry any transport. With
+httpx's own (httpcore on anyio) every read of a streamed response is a trip through a timeout
+scope and a pause/resume of the socket, which made reading the providers' streams most of a
+live turn's CPU (docs/PERFORMANCE.md). aiohttp reads into a buffer with a C parser and wakes
+the reader once per arrival. The SDKs keep doing everything else: requests, auth, retries,
+decoding, error types; this module only moves bytes, and turns aiohttp's errors into the
+httpx exceptions the SDKs already handle.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ssl
+from collections.abc import AsyncIterator
+from functools import cache
+from types import ModuleType
+from typing import Any
+
+import aiohttp
+import certifi
+
+KEEPALIVE_S = 60  # a caller listens to a reply for longer than the usual 5 s between turns
+CONNECTION_LIMIT = 2_000  # per transport: every live reply keeps up to 4 requests open
+
+
+class _ResponseStream:
+    """The body of one response, as httpx's ``AsyncByteStream``."""
+
+    def __init__(self, httpx: ModuleType, request: Any, response: aiohttp.ClientResponse) -> None:
+        self._httpx = httpx
+        self._request = request
+        self._response = response
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        httpx, request = self._httpx, self._request
+        try:
+            while chunk := await self._response.content.readany():
+                yield chunk
+        except TimeoutError as exc:
+            raise httpx.ReadTimeout(str(exc) or "read timed out", request=request) from exc
+        except aiohttp.ClientPayloadError as exc:
+            raise httpx.RemoteProtocolError(str(exc), request=request) from exc
+        except (aiohttp.ClientError, OSError) as exc:
+            raise httpx.ReadError(str(exc) or type(exc).__name__, request=request) from exc
+
+    async def aclose(self) -> None:
+        # Read to the end: the connection goes back to the pool. Not: it is closed.
+        self._response.release()
+
+
+@cache
+def _stream_class(httpx: ModuleType) -> type:
+    # httpx checks that a response body is its own AsyncByteStream (httpx2 has its own class).
+    return type("ResponseStream", (_ResponseStream, httpx.AsyncByteStream), {})
+
+
+class AiohttpTransport:
+    """``handle_async_request`` for an ``httpx.AsyncClient(transport=...)`` (or httpx2)."""
+
+    def __init__(self, httpx: ModuleType, *, limit: int = CONNECTION_LIMIT) -> None:
+        self._httpx = httpx
+        self._limit = limit
+        self._session: aiohttp.ClientSession | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None  # the session's
+
+    def _client_session(self) -> aiohttp.ClientSession:
+        if self._session is None or self._session.closed:
+            self._loop = asyncio.get_running_loop()
+            connector = aiohttp.TCPConnector(
+                limit=self._limit,
+                keepalive_timeout=KEEPALIVE_S,
+                ttl_dns_cache=300,
+                ssl=ssl.create_default_context(cafile=certifi.where()),  # as httpx verifies
+            )
+            self._session = aiohttp.ClientSession(
+                connector=connector,
+                auto_decompress=False,  # httpx decodes Content-Encoding itself
+                skip_auto_headers=("User-Agent", "Accept-Encoding", "Accept"),
+                cookie_jar=aiohttp.DummyCookieJar(),
+                trust_env=True,  # HTTPS_PROXY / NO_PROXY, as httpx's own transport honours them
+            )
+        return self._session
+
+    async def handle_async_request(self, request: Any) -> Any:
+        httpx = self._httpx
+        body = await request.aread()
+        try:
+            response = await self._client_session().request(
+                request.method,
+                str(request.url),
+                headers=request.headers.multi_items(),
+                data=body or None,
+                allow_redirects=False,
+                timeout=_timeout(request.extensions.get("timeout") or {}),
+            )
+        except aiohttp.ConnectionTimeoutError as exc:
+            raise httpx.ConnectTimeout(str(exc) or "connect timed out", request=request) from exc
+        except TimeoutError as exc:  # no response head within the read timeout
+            raise httpx.ReadTimeout(str(exc) or "read timed out", request=request) from exc
+        except aiohttp.ClientConnectorError as exc:
+            raise httpx.ConnectError(str(exc), request=request) from exc
+        except aiohttp.ServerDisconnectedError as exc:
+            raise httpx.RemoteProtocolError(str(exc), request=request) from exc
+        except (aiohttp.ClientError, OSError) as exc:
+            raise httpx.ReadError(str(exc) or type(exc).__name__, request=request) from exc
+        return httpx.Response(
+            status_code=response.status,
+            headers=response.raw_headers,
+            stream=_stream_class(httpx)(httpx, request, response),
+            extensions={"http_version": b"HTTP/1.1", "reason_phrase": b""},
+            request=request,
+        )
+
+    async def __aenter__(self) -> AiohttpTransport:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+
+    def __del__(self) -> None:
+        # A client whose event loop has already ended (a one-off loop, as async_to_sync makes
+        # outside a server) cannot be closed any more: let its pool go without aiohttp's
+        # "unclosed session/connector" alarms; the sockets close with their objects.
+        session = self._session
+        if session is None or session.closed or self._loop is None or not self._loop.is_closed():
+            return
+        connector = session.connector
+        session.detach()
+        if connector is not None:
+            connector._close()  # the synchronous part of close(); a no-op on a closed loop
+
+
+def _timeout(timeouts: dict[str, float | None]) -> aiohttp.ClientTimeout:
+    return aiohttp.ClientTimeout(
+        total=None,
+        connect=timeouts.get("pool"),
+        sock_connect=timeouts.get("connect"),
+        sock_read=timeouts.get("read"),
+    )
