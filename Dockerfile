@@ -24,4 +24,4 @@ RUN DEBUG=0 SECRET_KEY=collectstatic-only-0123456789abcdefghijklmnopqrstuvwxyz \
 USER app
 EXPOSE 8000
 # Migrations run as a separate release step (see docker-compose.yml), not on every start.
-CMD ["sh", "-c", "exec daphne -b 0.0.0.0 -p ${PORT} --proxy-headers config.asgi:application"]
+CMD ["sh", "-c", "exec python -m config.server -b 0.0.0.0 -p ${PORT} --proxy-headers config.asgi:application"]

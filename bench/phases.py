@@ -236,11 +236,7 @@ def report(result: LoadResult, stack: Stack) -> dict[str, Any]:
         for index, late in enumerate(turn)
         if control
     ]
-    server_first_audio = [
-        t.server_latency["first_audio_ms"]
-        for t in ok
-        if t.server_latency and t.server_latency.get("first_audio_ms") is not None
-    ]
+    server_first_audio = _server_stage(ok, "first_audio_ms")
     errors = [e for s in result.sessions for e in s.errors]
     connected = sum(1 for s in result.sessions if s.connected)
     count = len(result.sessions)
@@ -261,6 +257,11 @@ def report(result: LoadResult, stack: Stack) -> dict[str, Any]:
             [late for run in result.control_lateness for late in run]
         ),
         "server_first_audio_ms": summary(server_first_audio),
+        # As the server saw them: from its request to the first token / first audio byte.
+        # Above the simulator's fixed delays they are the providers' (simulator's) lateness
+        # plus the request's cost in our process.
+        "server_llm_ttft_ms": summary(_server_stage(ok, "llm_ttft_ms")),
+        "server_tts_ttfb_ms": summary(_server_stage(ok, "tts_ttfb_ms")),
         "first_piece_tokens": sorted({first_piece_tokens(t.text) for t in ok}),
         "reply_tokens_mean": round(sum(len(t.deltas) for t in ok) / len(ok), 1) if ok else None,
         "server_cpu_ms_per_turn": round(1000 * result.cpu_turns_s / len(ok), 2) if ok else None,
@@ -277,6 +278,14 @@ def report(result: LoadResult, stack: Stack) -> dict[str, Any]:
         "turns_wall_seconds": round(result.wall_s, 1),
         "client_loop_lag_ms": summary(result.lag_ms),
     }
+
+
+def _server_stage(turns: list[TurnResult], name: str) -> list[float]:
+    return [
+        t.server_latency[name]
+        for t in turns
+        if t.server_latency and t.server_latency.get(name) is not None
+    ]
 
 
 def _delta_lateness(turn: TurnResult, latency) -> list[float]:

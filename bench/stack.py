@@ -195,7 +195,10 @@ def _start_simulators(stack: Stack, openai_port: int, elevenlabs_port: int) -> N
 
 def _start_server(stack: Stack) -> None:
     port = free_port()
-    command = ["-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "config.asgi:application"]
+    import os
+
+    launcher = os.environ.get("BENCH_SERVER_MODULE", "-m daphne")
+    command = [*launcher.split(), "-b", "127.0.0.1", "-p", str(port), "config.asgi:application"]
     if stack.profile is not None:  # the report is written when daphne exits on SIGTERM
         command = ["-m", "pyinstrument", "-r", "text", "-o", str(stack.profile), *command]
     stack.server = _spawn(stack, "daphne", command)
