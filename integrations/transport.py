@@ -12,7 +12,6 @@ httpx exceptions the SDKs already handle.
 
 from __future__ import annotations
 
-import asyncio
 import ssl
 from collections.abc import AsyncIterator
 from functools import cache
@@ -64,11 +63,9 @@ class AiohttpTransport:
         self._httpx = httpx
         self._limit = limit
         self._session: aiohttp.ClientSession | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None  # the session's
 
     def _client_session(self) -> aiohttp.ClientSession:
         if self._session is None or self._session.closed:
-            self._loop = asyncio.get_running_loop()
             connector = aiohttp.TCPConnector(
                 limit=self._limit,
                 keepalive_timeout=KEEPALIVE_S,
@@ -126,16 +123,17 @@ class AiohttpTransport:
             self._session = None
 
     def __del__(self) -> None:
-        # A client whose event loop has already ended (a one-off loop, as async_to_sync makes
-        # outside a server) cannot be closed any more: let its pool go without aiohttp's
-        # "unclosed session/connector" alarms; the sockets close with their objects.
+        # Dropped without aclose(): evicted from the client cache, or its event loop already
+        # ended (a one-off loop, as async_to_sync makes outside a server) so it cannot be
+        # awaited any more. Close the idle connections now, without aiohttp's "unclosed
+        # session/connector" alarms.
         session = self._session
-        if session is None or session.closed or self._loop is None or not self._loop.is_closed():
+        if session is None or session.closed:
             return
         connector = session.connector
         session.detach()
         if connector is not None:
-            connector._close()  # the synchronous part of close(); a no-op on a closed loop
+            connector._close()  # close()'s synchronous part; on a closed loop it only marks it
 
 
 def _timeout(timeouts: dict[str, float | None]) -> aiohttp.ClientTimeout:

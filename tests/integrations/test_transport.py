@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import gzip
 import json
 import socket
@@ -181,3 +182,15 @@ async def test_a_stream_that_breaks_or_stalls_raises_an_httpx_error(server, clie
     assert isinstance(caught.value, module.HTTPError)
     assert error in type(caught.value).__name__
     assert b"".join(received).startswith(b"chunk-0;")
+
+
+async def test_a_transport_dropped_unclosed_lets_its_pool_go_quietly(server, caplog):
+    _, url = server
+    http = httpx.AsyncClient(transport=AiohttpTransport(httpx))
+    assert (await http.get(f"{url}/echo")).status_code == 200  # one idle pooled connection
+
+    del http
+    gc.collect()
+    await asyncio.sleep(0.05)
+
+    assert "Unclosed" not in caplog.text
