@@ -1,4 +1,5 @@
-# Production image: daphne serving HTTP and WebSockets on $PORT as a non-root user.
+# Production image: uvicorn (config/server.py) serving HTTP and WebSockets on $PORT as a
+# non-root user.
 FROM python:3.11-slim-bookworm
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
@@ -24,4 +25,4 @@ RUN DEBUG=0 SECRET_KEY=collectstatic-only-0123456789abcdefghijklmnopqrstuvwxyz \
 USER app
 EXPOSE 8000
 # Migrations run as a separate release step (see docker-compose.yml), not on every start.
-CMD ["sh", "-c", "exec python -m config.server -b 0.0.0.0 -p ${PORT} --proxy-headers config.asgi:application"]
+CMD ["sh", "-c", "exec python -m config.server --host 0.0.0.0 --port ${PORT} --proxy-headers"]

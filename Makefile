@@ -25,6 +25,7 @@ migrate: $(VENV)/.installed-base
 	DEBUG=$${DEBUG:-1} $(BIN)/python manage.py migrate --noinput -v0
 
 run: migrate
+	DEBUG=$${DEBUG:-1} $(BIN)/python manage.py collectstatic --noinput -v0
 	DEBUG=$${DEBUG:-1} $(BIN)/python manage.py bootstrap_demo --base-url http://$(HOST):$(PORT)
 	DEBUG=$${DEBUG:-1} $(BIN)/python manage.py serve --host $(HOST) --port $(PORT)
 

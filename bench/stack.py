@@ -195,11 +195,9 @@ def _start_simulators(stack: Stack, openai_port: int, elevenlabs_port: int) -> N
 
 def _start_server(stack: Stack) -> None:
     port = free_port()
-    import os
-
-    launcher = os.environ.get("BENCH_SERVER_MODULE", "-m daphne")
-    command = [*launcher.split(), "-b", "127.0.0.1", "-p", str(port), "config.asgi:application"]
-    if stack.profile is not None:  # the report is written when daphne exits on SIGTERM
+    # As the Dockerfile starts it (config/server.py: uvicorn on uvloop).
+    command = ["-m", "config.server", "--host", "127.0.0.1", "--port", str(port)]
+    if stack.profile is not None:  # the report is written when the server exits on SIGTERM
         command = ["-m", "pyinstrument", "-r", "text", "-o", str(stack.profile), *command]
     stack.server = _spawn(stack, "daphne", command)
     _wait_listening(stack, stack.server, "daphne", port)

@@ -12,6 +12,7 @@ import json
 import logging
 import time
 import uuid
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from channels.db import database_sync_to_async
@@ -64,6 +65,9 @@ def _is_member(user, organization_id) -> bool:
 class SessionConsumer(AsyncWebsocketConsumer):
     live: LiveSession | None = None
     lease: tuple | None = None
+    # False once the client has gone: what the session still says (the stored reply's event
+    # after a hang-up) has nobody to reach, and the server refuses sends on a closed socket.
+    client_connected = True
 
     async def connect(self) -> None:
         session_id = self.scope["url_route"]["kwargs"]["session_id"]
@@ -113,6 +117,7 @@ class SessionConsumer(AsyncWebsocketConsumer):
             await concurrency.refresh(*self.lease)
 
     async def disconnect(self, code: int) -> None:
+        self.client_connected = False
         if self.live is None:
             return
         metrics.LIVE_SESSIONS.dec()
@@ -189,10 +194,18 @@ class SessionConsumer(AsyncWebsocketConsumer):
     # ---- the LiveSession's sink ------------------------------------------------------------
 
     async def send_event(self, event: dict) -> None:
-        await self.send(text_data=json.dumps(event))
+        await self._send_frame(text_data=json.dumps(event))
 
     async def send_audio(self, chunk: bytes) -> None:
-        await self.send(bytes_data=chunk)
+        await self._send_frame(bytes_data=chunk)
+
+    async def _send_frame(self, **frame: Any) -> None:
+        if not self.client_connected:
+            return
+        try:
+            await self.send(**frame)
+        except OSError:  # the peer went away between our check and the write
+            self.client_connected = False
 
     async def close(self, code: int | bool | None = 1000, reason: str | None = None) -> None:
         await super().close(code=code, reason=reason)

@@ -129,12 +129,12 @@ def _counter(exposition: str, route: str) -> float:
 
 
 @pytest.mark.slow
-def test_multiprocess_mode_sums_every_server_process(daphne, tmp_path):
+def test_multiprocess_mode_sums_every_server_process(asgi_server, tmp_path):
     """PROMETHEUS_MULTIPROC_DIR shared by two processes: either one reports both."""
     shared = tmp_path / "prometheus"
     shared.mkdir()
     env = {"PROMETHEUS_MULTIPROC_DIR": str(shared), "METRICS_TOKEN": "scrape-me"}
-    first, second = daphne(**env), daphne(**env)
+    first, second = asgi_server(**env), asgi_server(**env)
     auth = {"Authorization": "Bearer scrape-me"}
     for server, count in ((first, 2), (second, 3)):
         for _ in range(count):

@@ -1,4 +1,5 @@
-"""Over real sockets: daphne in its own process, a real WebSocket client, real HTTP.
+"""Over real sockets: the server (config/server.py) in its own process, a real WebSocket
+client, real HTTP.
 
 With REDIS_URL set (CI), the channel layer and the concurrency leases are Redis, so the
 cross-process tests below exercise exactly what a scaled-out deployment relies on.
@@ -26,9 +27,9 @@ async def read_until(ws, event_type: str, timeout: float = 10) -> tuple[dict, li
                 return json.loads(frame), frames
 
 
-async def test_a_spoken_turn_over_a_real_socket(providers, session, daphne):
+async def test_a_spoken_turn_over_a_real_socket(providers, session, asgi_server):
     providers.script_chat({"text": "Sure, over a real socket."})
-    server = daphne()
+    server = asgi_server()
     async with websockets.connect(server.ws + ws_path_for(session.id)) as ws:
         connected, _ = await read_until(ws, "connected")
         assert connected["session_id"] == str(session.id)
@@ -45,10 +46,15 @@ async def test_a_spoken_turn_over_a_real_socket(providers, session, daphne):
         with pytest.raises(websockets.ConnectionClosedOK):
             await ws.recv()
         assert ws.close_code == 1000
+    server.process.terminate()
+    server.process.wait(timeout=10)
+    log = server.log.read_text()
+    assert ws_path_for(session.id).split("?")[0] in log  # the server's access log line
+    assert ws_path_for(session.id) not in log  # ... without the token
 
 
 async def test_concurrency_limit_holds_across_two_server_processes(
-    providers, session, assistant, org, daphne, redis_url
+    providers, session, assistant, org, asgi_server, redis_url
 ):
     from channels.db import database_sync_to_async
 
@@ -57,7 +63,7 @@ async def test_concurrency_limit_holds_across_two_server_processes(
     org.max_concurrent_sessions = 1
     await database_sync_to_async(org.save)()
     other = await database_sync_to_async(SessionFactory)(assistant=assistant)
-    first, second = daphne(), daphne()
+    first, second = asgi_server(), asgi_server()
     async with websockets.connect(first.ws + ws_path_for(session.id)) as ws:
         await read_until(ws, "connected")
         async with websockets.connect(second.ws + ws_path_for(other.id)) as refused:
@@ -69,9 +75,9 @@ async def test_concurrency_limit_holds_across_two_server_processes(
 
 
 async def test_rest_end_on_one_process_ends_the_socket_on_another(
-    providers, session, private_key, daphne, redis_url
+    providers, session, private_key, asgi_server, redis_url
 ):
-    first, second = daphne(), daphne()
+    first, second = asgi_server(), asgi_server()
     async with websockets.connect(first.ws + ws_path_for(session.id)) as ws:
         await read_until(ws, "connected")
         async with httpx.AsyncClient() as http:
@@ -82,3 +88,36 @@ async def test_rest_end_on_one_process_ends_the_socket_on_another(
         assert response.status_code == 200
         ended, _ = await read_until(ws, "session-ended")
         assert ended["reason"] == "ended-by-api"
+
+
+async def test_hanging_up_mid_reply_stores_the_reply_and_logs_no_error(
+    providers, session, asgi_server
+):
+    from channels.db import database_sync_to_async
+
+    from sessions.models import Message
+
+    providers.configure(tts_realtime=True)  # the reply is still playing when the caller leaves
+    providers.script_chat({"text": "Sure, this reply is long enough to be cut off halfway."})
+    server = asgi_server()
+    async with websockets.connect(server.ws + ws_path_for(session.id)) as ws:
+        await read_until(ws, "connected")
+        await ws.send(json.dumps({"type": "user-message", "content": "Talk to me"}))
+        while not isinstance(await ws.recv(), bytes):  # the first audio frame
+            pass
+    # The caller is gone; the server stores what was said and sends nothing more.
+
+    async def stored() -> list:
+        return await database_sync_to_async(list)(
+            Message.objects.filter(session=session).order_by("sequence")
+        )
+
+    async with asyncio.timeout(10):
+        while len(messages := await stored()) < 2:
+            await asyncio.sleep(0.05)
+    assert [m.role for m in messages] == ["user", "assistant"]
+    assert messages[1].interrupted
+    server.process.terminate()
+    server.process.wait(timeout=10)
+    log = server.log.read_text()
+    assert "Traceback" not in log and "ERROR" not in log

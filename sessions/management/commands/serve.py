@@ -1,4 +1,4 @@
-"""Serve HTTP and WebSockets with daphne (what `make run` calls).
+"""Serve HTTP and WebSockets with the production server, uvicorn (what `make run` calls).
 
 With no OpenAI or ElevenLabs credentials configured, the provider simulators start in this
 process and stand in for the missing providers; the console and every client are told so.
@@ -7,9 +7,9 @@ process and stand in for the missing providers; the console and every client are
 from __future__ import annotations
 
 from django.conf import settings
-from django.core.management import call_command
 from django.core.management.base import BaseCommand
 
+from config.server import serve
 from integrations.providers import default_credentials
 
 BANNER = """
@@ -23,7 +23,7 @@ BANNER = """
 
 
 class Command(BaseCommand):
-    help = "Serve the platform (HTTP + WebSocket) with daphne."
+    help = "Serve the platform (HTTP + WebSocket) as config.server does in production."
 
     def add_arguments(self, parser):
         parser.add_argument("--host", default="127.0.0.1")
@@ -36,8 +36,8 @@ class Command(BaseCommand):
         missing = [p for p in ("openai", "elevenlabs") if default_credentials(p) is None]
         if missing and not no_simulators:
             self._simulate(missing)
-        # daphne's runserver: ASGI, WebSockets, and static files for the admin in DEBUG.
-        call_command("runserver", f"{host}:{port}", use_reloader=False)
+        self.stdout.write(f"Serving at http://{host}:{port}/ (Ctrl-C to stop)")
+        serve(host, port)
 
     def _simulate(self, providers: list[str]) -> None:
         from integrations.simulators.server import start_simulators
