@@ -17,6 +17,7 @@ from collections.abc import AsyncIterator
 from functools import cache
 from types import ModuleType
 from typing import Any
+from urllib.request import getproxies, proxy_bypass_environment
 
 import aiohttp
 import certifi
@@ -63,6 +64,10 @@ class AiohttpTransport:
         self._httpx = httpx
         self._limit = limit
         self._session: aiohttp.ClientSession | None = None
+        # HTTP(S)_PROXY and NO_PROXY, as httpx's own transport honours them; read once here,
+        # not per request as aiohttp's trust_env does (it also reads ~/.netrc every time).
+        self._env_proxies = getproxies()
+        self._proxy_by_origin: dict[tuple[str, str], str | None] = {}
 
     def _client_session(self) -> aiohttp.ClientSession:
         if self._session is None or self._session.closed:
@@ -77,7 +82,6 @@ class AiohttpTransport:
                 auto_decompress=False,  # httpx decodes Content-Encoding itself
                 skip_auto_headers=("User-Agent", "Accept-Encoding", "Accept"),
                 cookie_jar=aiohttp.DummyCookieJar(),
-                trust_env=True,  # HTTPS_PROXY / NO_PROXY, as httpx's own transport honours them
             )
         return self._session
 
@@ -91,6 +95,7 @@ class AiohttpTransport:
                 headers=request.headers.multi_items(),
                 data=body or None,
                 allow_redirects=False,
+                proxy=self._proxy_for(request.url.scheme, request.url.host),
                 timeout=_timeout(request.extensions.get("timeout") or {}),
             )
         except aiohttp.ConnectionTimeoutError as exc:
@@ -110,6 +115,14 @@ class AiohttpTransport:
             extensions={"http_version": b"HTTP/1.1", "reason_phrase": b""},
             request=request,
         )
+
+    def _proxy_for(self, scheme: str, host: str) -> str | None:
+        origin = (scheme, host)
+        if origin not in self._proxy_by_origin:
+            proxy = self._env_proxies.get(scheme)
+            bypass = proxy and proxy_bypass_environment(host, self._env_proxies)
+            self._proxy_by_origin[origin] = None if bypass else proxy
+        return self._proxy_by_origin[origin]
 
     async def __aenter__(self) -> AiohttpTransport:
         return self

@@ -194,3 +194,19 @@ async def test_a_transport_dropped_unclosed_lets_its_pool_go_quietly(server, cap
     await asyncio.sleep(0.05)
 
     assert "Unclosed" not in caplog.text
+
+
+async def test_http_proxy_and_no_proxy_from_the_environment(server, monkeypatch):
+    state, proxy_url = server  # the local server plays the proxy: it records what it gets
+    monkeypatch.setenv("HTTP_PROXY", proxy_url)
+    monkeypatch.setenv("NO_PROXY", "localhost")
+    monkeypatch.delenv("http_proxy", raising=False)
+    monkeypatch.delenv("no_proxy", raising=False)
+    async with httpx.AsyncClient(transport=AiohttpTransport(httpx)) as http:
+        proxied = await http.get("http://provider.invalid/echo?via=proxy")
+        with pytest.raises(httpx.ConnectError):  # bypassed: straight to a host that is not there
+            await http.get("http://localhost:9/echo")
+
+    assert proxied.status_code == 200
+    assert state.requests[-1]["headers"]["Host"] == "provider.invalid"
+    assert len(state.requests) == 1
