@@ -86,6 +86,18 @@ async def test_member_of_the_organization_may_connect_with_cookie(providers, ses
     await live.disconnect()
 
 
+async def test_logged_out_or_made_up_login_cookie_is_4401(providers, session, org, client):
+    member = await database_sync_to_async(UserFactory)()
+    await database_sync_to_async(MembershipFactory)(user=member, organization=org)
+    await database_sync_to_async(client.force_login)(member)
+    cookie = f"sessionid={client.cookies['sessionid'].value}".encode()
+    await database_sync_to_async(client.logout)()
+    path = f"/ws/sessions/{session.id}/"
+    assert await LiveClient(path, headers=[(b"cookie", cookie)]).close_code() == 4401
+    made_up = [(b"cookie", b"theme=dark; sessionid=not-a-session")]
+    assert await LiveClient(path, headers=made_up).close_code() == 4401
+
+
 async def test_token_works_from_a_customers_page(providers, session):
     live = LiveClient.for_session(session.id, headers=[(b"origin", b"https://shop.example")])
     await live.connect()
