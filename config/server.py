@@ -13,6 +13,7 @@ in, and a frame through daphne (Twisted, autobahn, a writer registered per write
 from __future__ import annotations
 
 import argparse
+import asyncio
 import importlib.util
 import os
 
@@ -22,6 +23,7 @@ import uvicorn
 WS_PING_INTERVAL_S = 20.0
 WS_PING_TIMEOUT_S = 20.0
 GRACEFUL_SHUTDOWN_S = 10  # live calls get this long to end on SIGTERM before they are cut
+HOUSEKEEPING_TICK_S = 1.0
 
 
 def _installed(module: str) -> bool:
@@ -51,8 +53,22 @@ def server_config(
     )
 
 
+class Server(uvicorn.Server):
+    """uvicorn's server with its housekeeping (the Date header, the exit check) once a second
+    instead of ten times: each tick wakes the process, ~0.2 ms of CPU on this kind of VM, so
+    an idle process spent 2 ms of CPU a second on it (docs/PERFORMANCE.md). SIGTERM and
+    Ctrl-C are noticed within a second instead of 0.1 s."""
+
+    async def main_loop(self) -> None:
+        counter = 0
+        while not await self.on_tick(counter):
+            # on_tick does its once-a-second work when the counter is a multiple of ten.
+            counter = (counter + 10) % 864_000
+            await asyncio.sleep(HOUSEKEEPING_TICK_S)
+
+
 def serve(host: str = "127.0.0.1", port: int = 8000, *, proxy_headers: bool = False) -> None:
-    uvicorn.Server(server_config(host, port, proxy_headers=proxy_headers)).run()
+    Server(server_config(host, port, proxy_headers=proxy_headers)).run()
 
 
 def main(argv: list[str] | None = None) -> None:

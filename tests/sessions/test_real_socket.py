@@ -7,6 +7,7 @@ cross-process tests below exercise exactly what a scaled-out deployment relies o
 
 import asyncio
 import json
+import signal
 
 import httpx
 import pytest
@@ -121,3 +122,18 @@ async def test_hanging_up_mid_reply_stores_the_reply_and_logs_no_error(
     server.process.wait(timeout=10)
     log = server.log.read_text()
     assert "Traceback" not in log and "ERROR" not in log
+
+
+async def test_sigterm_ends_a_live_call_and_the_process_within_seconds(
+    providers, session, asgi_server
+):
+    """The housekeeping tick is a second (config/server.py): a deployment's SIGTERM still
+    closes open calls cleanly and the process exits well within its grace period."""
+    server = asgi_server()
+    async with websockets.connect(server.ws + ws_path_for(session.id)) as ws:
+        await read_until(ws, "connected")
+        server.process.terminate()
+        with pytest.raises(websockets.ConnectionClosed):
+            await asyncio.wait_for(ws.recv(), 5)
+    # uvicorn re-raises the signal once it has shut down: the exit status says SIGTERM.
+    assert await asyncio.to_thread(server.process.wait, 5) == -signal.SIGTERM
