@@ -45,7 +45,7 @@ async def _chunks(request: web.Request) -> web.StreamResponse:
     await response.prepare(request)
     for index in range(int(request.query.get("n", 5))):
         await response.write(f"chunk-{index};".encode())
-        await asyncio.sleep(0.01)
+        await asyncio.sleep(float(request.query.get("gap", 0.01)))
     if request.query.get("then") == "break":
         request.transport.abort()
         return response
@@ -182,6 +182,15 @@ async def test_a_stream_that_breaks_or_stalls_raises_an_httpx_error(server, clie
     assert isinstance(caught.value, module.HTTPError)
     assert error in type(caught.value).__name__
     assert b"".join(received).startswith(b"chunk-0;")
+
+
+async def test_a_slow_steady_stream_outlasting_the_read_timeout_completes(server, client):
+    _, url = server  # 0.3 s between chunks, 1.2 s in all, against a read timeout of 0.5 s
+
+    async with client.stream("GET", f"{url}/chunks?n=4&gap=0.3") as response:
+        body = b"".join([chunk async for chunk in response.aiter_bytes()])
+
+    assert body == b"chunk-0;chunk-1;chunk-2;chunk-3;"
 
 
 async def test_a_transport_dropped_unclosed_lets_its_pool_go_quietly(server, caplog):
