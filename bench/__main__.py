@@ -158,7 +158,7 @@ def describe(system: Stack, args: argparse.Namespace) -> dict[str, Any]:
         },
         "server": {
             "processes": 1,
-            "server": "daphne",
+            "server": "uvicorn (python -m config.server)",
             "database": system.database,
             "channel_layer": system.channel_layer,
         },
@@ -179,7 +179,7 @@ def main() -> int:
     started = args.started = time.perf_counter()
     args.load_at_start = os.getloadavg()
     stack.raise_file_limit()
-    log("starting: database, provider simulators, daphne")
+    log("starting: database, provider simulators, server")
     system = stack.build(ProviderLatency(), profile=args.profile)
     try:
         report = {**describe(system, args), **asyncio.run(run(args, system))}

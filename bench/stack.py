@@ -1,5 +1,5 @@
 """The system under test: a throwaway database, the provider simulators in their own process
-and one daphne process, started the way a deployment starts them."""
+and one server process (config/server.py: uvicorn), started the way a deployment starts them."""
 
 from __future__ import annotations
 
@@ -199,8 +199,8 @@ def _start_server(stack: Stack) -> None:
     command = ["-m", "config.server", "--host", "127.0.0.1", "--port", str(port)]
     if stack.profile is not None:  # the report is written when the server exits on SIGTERM
         command = ["-m", "pyinstrument", "-r", "text", "-o", str(stack.profile), *command]
-    stack.server = _spawn(stack, "daphne", command)
-    _wait_listening(stack, stack.server, "daphne", port)
+    stack.server = _spawn(stack, "server", command)
+    _wait_listening(stack, stack.server, "server", port)
     stack.http, stack.ws = f"http://127.0.0.1:{port}", f"ws://127.0.0.1:{port}"
 
 
@@ -230,7 +230,7 @@ def _wait_listening(stack: Stack, process: subprocess.Popen, name: str, port: in
     raise RuntimeError(f"{name} did not listen on {port} within {START_TIMEOUT_S}s")
 
 
-def server_log(stack: Stack, name: str = "daphne") -> str:
+def server_log(stack: Stack, name: str = "server") -> str:
     path = stack.workdir / f"{name}.log"
     return path.read_text(errors="replace") if path.exists() else ""
 
