@@ -15,7 +15,13 @@ from bench import proc
 from bench.client import QUESTIONS, BenchSession, LoopLag, TurnResult
 from bench.direct import DirectClients
 from bench.stack import Stack
-from bench.stats import first_piece_tokens, percentile, provider_floor_ms, summary
+from bench.stats import (
+    first_piece_tokens,
+    percentile,
+    provider_floor_ms,
+    strict_floor_ms,
+    summary,
+)
 
 TURN_TIMEOUT_S = 30
 CREATE_CONCURRENCY = 16
@@ -228,6 +234,7 @@ def report(result: LoadResult, stack: Stack) -> dict[str, Any]:
     floors = [provider_floor_ms(t.text, latency) for t in ok]
     overhead = [m - f for m, f in zip(measured, floors, strict=True)]
     ratio = [m / f for m, f in zip(measured, floors, strict=True)]
+    strict = [m - strict_floor_ms(t.text, latency) for m, t in zip(measured, ok, strict=True)]
     lateness = [_delta_lateness(t, latency) for t in ok]
     control = _median_curve(result.control_lateness)
     net_delay = [
@@ -251,6 +258,7 @@ def report(result: LoadResult, stack: Stack) -> dict[str, Any]:
         "provider_floor_ms": summary(floors),
         "overhead_ms": summary(overhead),
         "measured_over_floor": summary(ratio, digits=3),
+        "overhead_vs_strict_floor_ms": summary(strict),
         "assistant_delta_delay_ms": summary(net_delay),
         "assistant_delta_lateness_ms": summary([late for turn in lateness for late in turn]),
         "simulator_token_lateness_ms": summary(

@@ -48,3 +48,9 @@ def provider_floor_ms(reply_text: str, latency: ProviderLatency) -> float:
     complete when the token after it arrives), plus TTS time to first byte."""
     tokens = first_piece_tokens(reply_text)
     return latency.llm_ttft_ms + tokens * latency.llm_token_ms + latency.tts_ttfb_ms
+
+
+def strict_floor_ms(reply_text: str, latency: ProviderLatency) -> float:
+    """The floor without the lookahead: the first piece sent to TTS with its own last token
+    (the runtime does that for "Sure,"). No orchestrator can be earlier than this."""
+    return provider_floor_ms(reply_text, latency) - latency.llm_token_ms

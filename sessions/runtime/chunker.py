@@ -3,6 +3,11 @@
 The first piece ends at the first clause boundary ("Sure," is enough) so speech starts while
 the model is still writing; later pieces end at sentence boundaries, which sound more natural.
 A piece that grows too long is cut at a clause boundary, or at a space as a last resort.
+
+A boundary is a mark followed by white space, so most cuts wait for the next token. The first
+piece does not wait where the mark cannot be anything else: a comma, semicolon or colon right
+after a letter ("Sure," but not "1,"), or "!", "?", a dash or an ellipsis. That saves one
+token's delay (~25 ms) before the first audio. A full stop always waits ("Dr.", "3.5").
 """
 
 from __future__ import annotations
@@ -11,6 +16,8 @@ import re
 
 SENTENCE_END = re.compile(r"[.!?…]+[\"')\]]*\s")
 CLAUSE_END = re.compile("[,;:\u2014\u2013]\\s|" r"[.!?…]+[\"')\]]*\s")
+# The end of the text so far is a clause boundary whatever comes next.
+CLAUSE_END_NOW = re.compile("(?:(?<=[^\\W\\d_])[,;:]|[!?\u2014\u2013\u2026])$")
 MAX_PIECE_CHARS = 250
 
 
@@ -34,8 +41,10 @@ class SpeechChunker:
         return [rest] if _speakable(rest) else []
 
     def _next_piece(self) -> str | None:
-        pattern = CLAUSE_END if self._pieces_out == 0 else SENTENCE_END
-        cut = self._cut_at(pattern)
+        first = self._pieces_out == 0
+        cut = self._cut_at(CLAUSE_END if first else SENTENCE_END)
+        if cut is None and first:
+            cut = self._cut_at(CLAUSE_END_NOW)
         if cut is None and len(self._buffer) > MAX_PIECE_CHARS:
             cut = self._cut_at(CLAUSE_END) or self._buffer.rfind(" ", 0, MAX_PIECE_CHARS) + 1
             cut = cut if _speakable(self._buffer[:cut]) else None
