@@ -8,7 +8,6 @@ from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.db.models import F
 from django.utils import timezone
 
 from assistants.models import ApiKey, Assistant
@@ -68,12 +67,19 @@ def _assistant_of(api_key: ApiKey, assistant_id, *, extra: dict) -> Assistant | 
 
 @transaction.atomic
 def message_append(*, session_id, role: str, content: str = "", **fields: Any) -> Message:
-    """Store the next message of a session. Sequences are gap-free and strictly increasing,
-    even with several writers (the counter row is locked by the UPDATE until commit)."""
-    Session.objects.filter(pk=session_id).update(last_sequence=F("last_sequence") + 1)
-    sequence = Session.objects.filter(pk=session_id).values_list("last_sequence", flat=True).get()
+    """Store the next message of a session, and add its ``usage`` (if any) to the session's.
+
+    One transaction, three statements. Sequences are gap-free and strictly increasing even
+    with several writers: the session row stays locked from the SELECT until commit."""
+    session = Session.objects.select_for_update().only("last_sequence", "usage").get(pk=session_id)
+    session.last_sequence += 1
+    changed = ["last_sequence"]
+    if fields.get("usage"):
+        session.usage = usage_totals(session.usage, fields["usage"])
+        changed.append("usage")
+    session.save(update_fields=changed)
     return Message.objects.create(
-        session_id=session_id, sequence=sequence, role=role, content=content, **fields
+        session_id=session_id, sequence=session.last_sequence, role=role, content=content, **fields
     )
 
 
@@ -81,14 +87,12 @@ def message_update(*, message_id, **fields: Any) -> None:
     Message.objects.filter(pk=message_id).update(**fields)
 
 
-@transaction.atomic
-def session_add_usage(*, session_id, usage: dict[str, float]) -> None:
-    session = Session.objects.select_for_update().get(pk=session_id)
-    totals = {**empty_usage(), **session.usage}
+def usage_totals(totals: dict[str, float], usage: dict[str, float]) -> dict[str, float]:
+    """The session's usage so far plus one message's."""
+    summed = {**empty_usage(), **totals}
     for key in USAGE_KEYS:
-        totals[key] = round(totals[key] + usage.get(key, 0), 3)
-    session.usage = totals
-    session.save(update_fields=["usage"])
+        summed[key] = round(summed[key] + usage.get(key, 0), 3)
+    return summed
 
 
 def session_activate(*, session_id) -> bool:

@@ -48,11 +48,6 @@ def append_message(session_id: uuid.UUID, **fields: Any) -> Message:
 
 
 @database_sync_to_async
-def add_usage(session_id: uuid.UUID, usage: dict[str, float]) -> None:
-    services.session_add_usage(session_id=session_id, usage=usage)
-
-
-@database_sync_to_async
 def activate(session_id: uuid.UUID) -> bool:
     return services.session_activate(session_id=session_id)
 
@@ -64,10 +59,8 @@ def end(session_id: uuid.UUID, reason: str, failed: bool = False) -> bool:
 
 @database_sync_to_async
 def save_assistant_message(session_id: uuid.UUID, **fields: Any) -> Message:
-    """Store an assistant message and add its usage to the session's, in one trip."""
-    message = services.message_append(session_id=session_id, role="assistant", **fields)
-    services.session_add_usage(session_id=session_id, usage=fields.get("usage", {}))
-    return message
+    """Store an assistant message and add its usage to the session's, in one transaction."""
+    return services.message_append(session_id=session_id, role="assistant", **fields)
 
 
 @database_sync_to_async

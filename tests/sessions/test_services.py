@@ -5,7 +5,6 @@ from sessions.models import Message, Session
 from sessions.services import (
     message_append,
     session_activate,
-    session_add_usage,
     session_create,
     session_end,
 )
@@ -49,10 +48,15 @@ def test_session_ends_once():
     assert (session.status, session.ended_reason) == ("ended", "user-ended")
 
 
-def test_usage_adds_up():
+def test_each_messages_usage_adds_up_in_the_session():
     session = SessionFactory()
-    session_add_usage(session_id=session.id, usage={"prompt_tokens": 10, "tts_characters": 5})
-    session_add_usage(session_id=session.id, usage={"prompt_tokens": 3, "stt_audio_seconds": 1.5})
+    usage = [{"prompt_tokens": 10, "tts_characters": 5}, {"prompt_tokens": 3}]
+    message_append(session_id=session.id, role="assistant", content="a", usage=usage[0])
+    message_append(session_id=session.id, role="user", content="b")  # no usage of its own
+    message_append(session_id=session.id, role="assistant", content="c", usage=usage[1])
+    message_append(
+        session_id=session.id, role="assistant", content="d", usage={"stt_audio_seconds": 1.5}
+    )
     session.refresh_from_db()
     assert session.usage == {
         "prompt_tokens": 13,
