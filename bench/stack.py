@@ -80,8 +80,9 @@ def build(latency: ProviderLatency, *, profile: Path | None = None) -> Stack:
         "OPENAI_BASE_URL": f"http://127.0.0.1:{openai_port}/v1",
         "ELEVENLABS_API_KEY": f"xi-bench-{secrets.token_hex(8)}",
         "ELEVENLABS_BASE_URL": f"http://127.0.0.1:{elevenlabs_port}",
-        # One persistent connection for the process's database thread (docs/PERFORMANCE.md).
-        "CONN_MAX_AGE": "60",
+        # SQLite: one persistent connection for the process's database thread; PostgreSQL
+        # pools instead (config/settings.py, docs/PERFORMANCE.md).
+        "CONN_MAX_AGE": "0" if database_url.startswith("postgres") else "60",
         "LOG_LEVEL": "WARNING",
         "PYTHONUNBUFFERED": "1",
     }

@@ -93,6 +93,21 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "transaction_mode": "IMMEDIATE",
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
     }
+elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # Under ASGI every HTTP request runs its sync code on a thread of its own, so a persistent
+    # connection (CONN_MAX_AGE > 0) is one more server connection per request until garbage
+    # collection: 200 sessions created at once exhausted PostgreSQL's 100 (docs/PERFORMANCE.md).
+    # A pool per process instead: a thread borrows a connection and gives it back at close.
+    if DATABASES["default"]["CONN_MAX_AGE"]:
+        raise ImproperlyConfigured(
+            "CONN_MAX_AGE must be 0 with PostgreSQL: connections come from a pool per process"
+            " (DB_POOL_MAX_SIZE)"
+        )
+    DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+        "min_size": 1,
+        "max_size": positive_int("DB_POOL_MAX_SIZE", 10),
+        "timeout": 10,  # seconds a thread waits for a free connection before an error
+    }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # Redis switches the channel layer and the cache; without it, both are in-process.
