@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import ssl
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from functools import cache
 from types import ModuleType
 from typing import Any
@@ -31,12 +31,17 @@ class _ReadWatchdog:
     """The read timeout of a response body, checked twice per timeout period.
 
     aiohttp's own (``sock_read``) cancels and re-arms a timer on every arrival: ~6 % of a
-    live turn's CPU with ~150 provider reads a reply (docs/PERFORMANCE.md). This one looks
-    at how many bytes have arrived; when none arrived for a whole period it fails the read,
-    between one and one and a half periods after the last byte."""
+    live turn's CPU with ~150 provider reads a reply (docs/PERFORMANCE.md). This one looks at
+    how many bytes have arrived; when none arrived for a whole period while the reader was
+    waiting for them, it fails the read, one to one and a half periods after the last byte.
+    A reader that is not reading (a TTS piece waiting for its turn, its buffer full) is not
+    the peer stalling, as with aiohttp's, which stops while reading is paused."""
 
-    def __init__(self, content: aiohttp.StreamReader, seconds: float) -> None:
+    def __init__(
+        self, content: aiohttp.StreamReader, seconds: float, waiting: Callable[[], bool]
+    ) -> None:
         self._content = content
+        self._waiting = waiting
         self._interval = seconds / 2
         self._seen = -1
         self._idle_checks = 0
@@ -44,7 +49,8 @@ class _ReadWatchdog:
 
     def _check(self) -> None:
         arrived = self._content.total_bytes
-        self._idle_checks = self._idle_checks + 1 if arrived == self._seen else 0
+        stalled = arrived == self._seen and self._waiting()
+        self._idle_checks = self._idle_checks + 1 if stalled else 0
         self._seen = arrived
         if self._content.at_eof():
             return
@@ -71,13 +77,21 @@ class _ResponseStream:
         self._request = request
         self._response = response
         self._read_timeout = read_timeout
+        self._waiting = False  # inside readany(): the next bytes are the peer's to send
 
     async def __aiter__(self) -> AsyncIterator[bytes]:
         httpx, request = self._httpx, self._request
         content = self._response.content
-        watchdog = _ReadWatchdog(content, self._read_timeout) if self._read_timeout else None
+        watchdog = None
+        if self._read_timeout:
+            watchdog = _ReadWatchdog(content, self._read_timeout, lambda: self._waiting)
         try:
-            while chunk := await content.readany():
+            while True:
+                self._waiting = True
+                chunk = await content.readany()
+                self._waiting = False
+                if not chunk:
+                    break
                 yield chunk
         except TimeoutError as exc:
             raise httpx.ReadTimeout(str(exc) or "read timed out", request=request) from exc

@@ -193,6 +193,19 @@ async def test_a_slow_steady_stream_outlasting_the_read_timeout_completes(server
     assert body == b"chunk-0;chunk-1;chunk-2;chunk-3;"
 
 
+async def test_a_reader_pausing_longer_than_the_read_timeout_is_no_stall(server, client):
+    """A TTS piece waits for its turn without reading: its audio waits in the buffer."""
+    _, url = server
+
+    async with client.stream("GET", f"{url}/chunks?n=3&gap=0") as response:
+        stream = response.aiter_bytes()
+        first = await anext(stream)
+        await asyncio.sleep(1.2)  # over two read timeouts of 0.5 s, the rest long arrived
+        body = first + b"".join([chunk async for chunk in stream])
+
+    assert body == b"chunk-0;chunk-1;chunk-2;"
+
+
 async def test_a_transport_dropped_unclosed_lets_its_pool_go_quietly(server, caplog):
     _, url = server
     http = httpx.AsyncClient(transport=AiohttpTransport(httpx))
