@@ -65,6 +65,7 @@ def raise_file_limit() -> None:
 def build(latency: ProviderLatency, *, profile: Path | None = None) -> Stack:
     workdir = Path(tempfile.mkdtemp(prefix="vp-bench-"))
     database_url, drop = _bench_database(workdir)
+    postgres = database_url.startswith("postgres")
     openai_port, elevenlabs_port = free_port(), free_port()
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "PROMETHEUS_"))},
@@ -82,7 +83,7 @@ def build(latency: ProviderLatency, *, profile: Path | None = None) -> Stack:
         "ELEVENLABS_BASE_URL": f"http://127.0.0.1:{elevenlabs_port}",
         # SQLite: one persistent connection for the process's database thread; PostgreSQL
         # pools instead (config/settings.py, docs/PERFORMANCE.md).
-        "CONN_MAX_AGE": "0" if database_url.startswith("postgres") else "60",
+        "CONN_MAX_AGE": "0" if postgres else "60",
         "LOG_LEVEL": "WARNING",
         "PYTHONUNBUFFERED": "1",
     }
@@ -90,7 +91,7 @@ def build(latency: ProviderLatency, *, profile: Path | None = None) -> Stack:
         workdir=workdir,
         env=env,
         latency=latency,
-        database="postgresql" if database_url.startswith("postgres") else "sqlite",
+        database="postgresql" if postgres else "sqlite",
         channel_layer="redis" if env.get("REDIS_URL") else "in-memory",
         openai_base_url=env["OPENAI_BASE_URL"],
         elevenlabs_base_url=env["ELEVENLABS_BASE_URL"],
