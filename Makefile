@@ -41,7 +41,7 @@ format: $(VENV)/.installed-dev
 	$(BIN)/ruff format .
 
 simulate: $(VENV)/.installed-base
-	DEBUG=$${DEBUG:-1} $(BIN)/python manage.py simulate_providers
+	$(BIN)/python -m simulators
 
 bench: $(VENV)/.installed-dev
 	$(BIN)/python -m bench

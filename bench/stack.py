@@ -174,8 +174,8 @@ def _start_simulators(stack: Stack, openai_port: int, elevenlabs_port: int) -> N
         stack,
         "simulators",
         [
-            "manage.py",
-            "simulate_providers",
+            "-m",
+            "simulators",
             "--openai-port",
             str(openai_port),
             "--elevenlabs-port",

@@ -6,7 +6,7 @@ import re
 from collections.abc import Sequence
 
 from bench.stack import ProviderLatency
-from integrations.simulators.replies import split_tokens
+from simulators.replies import split_tokens
 
 # A speakable piece ends at a clause or sentence mark followed by a space ("Sure, ").
 FIRST_PIECE = re.compile(r"^\s*(.+?[,;:.!?\u2014\u2013\u2026])\s")

@@ -8,7 +8,7 @@ from django.db import connection as db
 from drf_spectacular.generators import SchemaGenerator
 
 from integrations.models import NotionConnection
-from integrations.simulators.notion_state import Fault
+from simulators.notion_state import Fault
 from tests.api.conftest import error_of
 
 LIST = "/api/v1/integrations/notion/"

@@ -4,7 +4,7 @@ import pytest
 
 from integrations.errors import ProviderError
 from integrations.notion.client import NotionAPI, RetryPolicy, exchange_oauth_code
-from integrations.simulators.notion_state import Fault
+from simulators.notion_state import Fault
 
 NO_WAIT = RetryPolicy(attempts=3, base_delay=0.0, max_delay=0.0, max_retry_after=0.5)
 

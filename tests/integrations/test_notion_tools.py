@@ -13,9 +13,9 @@ from integrations.notion.tools import (
     NotionReadPage,
     NotionSearch,
 )
-from integrations.simulators.notion_state import Fault
 from integrations.tools.base import ToolContext
 from integrations.tools.registry import get_tool, openai_tool_schema
+from simulators.notion_state import Fault
 
 FAST_RETRY = RetryPolicy(attempts=3, base_delay=0.01, max_delay=0.05, max_retry_after=2.0)
 

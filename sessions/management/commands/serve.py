@@ -40,7 +40,7 @@ class Command(BaseCommand):
         serve(host, port)
 
     def _simulate(self, providers: list[str]) -> None:
-        from integrations.simulators.server import start_simulators
+        from simulators.server import start_simulators
 
         self.simulators = start_simulators()  # lives as long as this process
         urls = {

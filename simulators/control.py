@@ -7,7 +7,7 @@ from typing import Any
 
 from aiohttp import web
 
-from integrations.simulators.wire import read_json, state_of
+from simulators.wire import read_json, state_of
 
 # URL segment -> script queue name
 SCRIPT_ROUTES = {

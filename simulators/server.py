@@ -12,9 +12,9 @@ from typing import Any
 
 from aiohttp import web
 
-from integrations.simulators import control, elevenlabs, openai
-from integrations.simulators.state import SimConfig, SimState
-from integrations.simulators.wire import STATE_KEY
+from simulators import control, elevenlabs, openai
+from simulators.state import SimConfig, SimState
+from simulators.wire import STATE_KEY
 
 MAX_UPLOAD_BYTES = 64 * 1024 * 1024  # a few minutes of WAV for the STT endpoints
 SHUTDOWN_TIMEOUT_S = 1.0  # held "timeout"/"stall" responses are cancelled, not awaited

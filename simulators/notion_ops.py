@@ -7,7 +7,7 @@ import binascii
 import secrets
 from typing import Any
 
-from integrations.simulators.notion_objects import (
+from simulators.notion_objects import (
     NotionAPIError,
     check_children,
     new_id,
@@ -17,8 +17,8 @@ from integrations.simulators.notion_objects import (
     request_property_value,
     validation_error,
 )
-from integrations.simulators.notion_query import row_matches, sort_rows
-from integrations.simulators.notion_render import (
+from simulators.notion_query import row_matches, sort_rows
+from simulators.notion_render import (
     block_json,
     data_source_json,
     database_json,
@@ -26,7 +26,7 @@ from integrations.simulators.notion_render import (
     page_json,
     title_of,
 )
-from integrations.simulators.notion_state import Block, Database, DataSource, NotionState, Page
+from simulators.notion_state import Block, Database, DataSource, NotionState, Page
 
 # -- search ----------------------------------------------------------------------------------
 

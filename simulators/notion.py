@@ -16,9 +16,9 @@ from typing import Any
 
 from aiohttp import web
 
-from integrations.simulators import notion_ops as ops
-from integrations.simulators.notion_objects import NotionAPIError, new_id
-from integrations.simulators.notion_state import Fault, LoggedRequest, NotionState
+from simulators import notion_ops as ops
+from simulators.notion_objects import NotionAPIError, new_id
+from simulators.notion_state import Fault, LoggedRequest, NotionState
 
 STATE: web.AppKey[NotionState] = web.AppKey("notion_state", NotionState)
 BODY: web.RequestKey[Any] = web.RequestKey("notion_json_body", object)

@@ -7,9 +7,9 @@ from typing import Any
 
 from aiohttp import web
 
-from integrations.simulators import audio, replies
-from integrations.simulators.state import SimConfig
-from integrations.simulators.wire import (
+from simulators import audio, replies
+from simulators.state import SimConfig
+from simulators.wire import (
     break_connection,
     fault_status,
     hold,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from integrations.simulators.notion_objects import (
+from simulators.notion_objects import (
     new_id,
     notion_time,
     page_url,
@@ -12,7 +12,7 @@ from integrations.simulators.notion_objects import (
     rich_text,
     user_ref,
 )
-from integrations.simulators.notion_state import Block, Database, DataSource, NotionState, Page
+from simulators.notion_state import Block, Database, DataSource, NotionState, Page
 
 
 def title_of(page: Page) -> str:

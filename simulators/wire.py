@@ -9,7 +9,7 @@ from typing import Any
 
 from aiohttp import web
 
-from integrations.simulators.state import SimState
+from simulators.state import SimState
 
 STATE_KEY = web.AppKey("sim_state", SimState)
 DEFAULT_HOLD_S = 300.0  # "timeout"/"stall": long enough that any sane client gives up first

@@ -7,7 +7,7 @@ import pytest
 from notion_client import APIResponseError, AsyncClient, RequestTimeoutError
 from notion_client.errors import HTTPResponseError
 
-from integrations.simulators.notion_state import Fault
+from simulators.notion_state import Fault
 
 
 @pytest.fixture

@@ -10,10 +10,10 @@ from typing import Any
 
 from aiohttp import web
 
-from integrations.simulators import replies
-from integrations.simulators.audio import wav_seconds
-from integrations.simulators.state import SimConfig
-from integrations.simulators.wire import (
+from simulators import replies
+from simulators.audio import wav_seconds
+from simulators.state import SimConfig
+from simulators.wire import (
     break_connection,
     fault_status,
     hold,

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from integrations.simulators.notion_objects import plain_text, validation_error
+from simulators.notion_objects import plain_text, validation_error
 
 _TEXT = ("title", "rich_text", "url", "email", "phone_number")
 

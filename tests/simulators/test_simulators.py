@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import json
+import signal
+import subprocess
+import sys
 from collections.abc import AsyncIterator
 from typing import Any
 
 import aiohttp
+import httpx
 import pytest
 from openai import AsyncOpenAI
 
-from integrations.management.commands.simulate_providers import Command, export_lines
-from integrations.simulators.server import start_simulators_async
-from integrations.stt.base import pcm16_to_wav
+from integrations.stt import pcm16_to_wav
+from simulators.server import start_simulators_async
+from tests.fixtures.servers import ROOT, free_port
 
 BEARER = {"Authorization": "Bearer sk-test-wire"}
 XI = {"xi-api-key": "sk_test_wire"}
@@ -242,21 +246,34 @@ async def test_async_variant_on_two_ports_shares_state():
         await handle.stop()
 
 
-async def test_management_command_options_and_exports():
-    handle = await start_simulators_async()
-    try:
-        lines = export_lines(handle).splitlines()
-    finally:
-        await handle.stop()
-    options = (
-        Command()
-        .create_parser("manage.py", "simulate_providers")
-        .parse_args(["--openai-port", "9001", "--no-tts-realtime", "--llm-ttft-ms", "5"])
+@pytest.mark.slow
+def test_python_m_simulators_prints_exports_serves_and_stops_on_sigterm():
+    openai_port, elevenlabs_port = free_port(), free_port()
+    options = ["--openai-port", str(openai_port), "--elevenlabs-port", str(elevenlabs_port)]
+    options += ["--no-tts-realtime", "--llm-ttft-ms", "5"]
+    process = subprocess.Popen(
+        [sys.executable, "-m", "simulators", *options],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
     )
+    try:
+        exports = [process.stdout.readline().strip() for _ in range(4)]
+        config = httpx.get(f"http://127.0.0.1:{elevenlabs_port}/_sim/config").json()
+    finally:
+        process.send_signal(signal.SIGTERM)
+        output, _ = process.communicate(timeout=10)
 
-    assert lines[0] == f"export OPENAI_BASE_URL={handle.openai_base_url}"
-    assert "export ELEVENLABS_API_KEY=sim" in lines
-    assert (options.openai_port, options.tts_realtime, options.llm_ttft_ms) == (9001, False, 5)
+    assert exports == [
+        f"export OPENAI_BASE_URL=http://127.0.0.1:{openai_port}/v1",
+        "export OPENAI_API_KEY=sim",
+        f"export ELEVENLABS_BASE_URL=http://127.0.0.1:{elevenlabs_port}",
+        "export ELEVENLABS_API_KEY=sim",
+    ]
+    assert (config["tts_realtime"], config["llm_ttft_ms"]) == (False, 5)
+    assert process.returncode == 0
+    assert output.strip().endswith("Simulators stopped.")
 
 
 async def test_break_fault_on_a_plain_completion_drops_the_connection(sims, http):

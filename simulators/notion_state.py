@@ -12,7 +12,7 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
-from integrations.simulators.notion_objects import (
+from simulators.notion_objects import (
     NotionAPIError,
     infer_property_type,
     new_id,
