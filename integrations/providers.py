@@ -12,13 +12,13 @@ from typing import Any
 
 from django.conf import settings
 
-from integrations.llm.base import LLMClient
-from integrations.llm.openai import OpenAILLM
-from integrations.stt.base import STTClient
-from integrations.stt.elevenlabs import ElevenLabsSTT
-from integrations.stt.openai import OpenAISTT
-from integrations.tts.base import TTSClient
-from integrations.tts.elevenlabs import ElevenLabsTTS
+from integrations.elevenlabs.stt import ElevenLabsSTT
+from integrations.elevenlabs.tts import ElevenLabsTTS
+from integrations.llm import LLMClient
+from integrations.openai.llm import OpenAILLM
+from integrations.openai.stt import OpenAISTT
+from integrations.stt import STTClient
+from integrations.tts import TTSClient
 
 CACHE_SIZE = 32  # a handful of organizations with their own keys, per process
 

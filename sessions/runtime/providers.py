@@ -9,8 +9,8 @@ from channels.db import database_sync_to_async
 from assistants.models import Assistant
 from integrations.credentials import credentials_for
 from integrations.providers import build_llm, build_stt, build_tts
-from integrations.stt.base import STTClient
-from integrations.tts.base import audio_format_for
+from integrations.stt import STTClient
+from integrations.tts import audio_format_for
 from sessions.runtime.speech import Voice
 from sessions.runtime.store import SessionContext
 from sessions.runtime.tools import EnabledTools

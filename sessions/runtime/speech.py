@@ -9,7 +9,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 from integrations.errors import ProviderError
-from integrations.tts.base import AudioFormat, TTSClient
+from integrations.tts import AudioFormat, TTSClient
 
 PREFETCH = 3  # TTS requests in flight at once for one reply
 # A prefetched piece reads its first audio (the request is known to work, its time to first

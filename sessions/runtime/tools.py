@@ -10,7 +10,7 @@ from typing import Any
 from uuid import UUID
 
 from integrations.errors import ProviderError
-from integrations.llm.base import ToolCallRequest
+from integrations.llm import ToolCallRequest
 from integrations.tools.base import Tool, ToolContext, ToolError, ToolOutcome
 from integrations.tools.registry import get_tool, openai_tool_schema
 

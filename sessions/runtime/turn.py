@@ -14,7 +14,7 @@ from typing import Any, Protocol
 
 from config import metrics
 from integrations.errors import ProviderError
-from integrations.llm.base import LLMClient, LLMUsage, TextDelta, ToolCallRequest
+from integrations.llm import LLMClient, LLMUsage, TextDelta, ToolCallRequest
 from sessions.runtime import store
 from sessions.runtime.chunker import SpeechChunker
 from sessions.runtime.history import llm_message

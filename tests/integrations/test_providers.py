@@ -8,7 +8,10 @@ import pytest
 from django.test import override_settings
 
 from integrations import providers
-from integrations.llm.openai import OpenAILLM
+from integrations.elevenlabs.stt import ElevenLabsSTT
+from integrations.elevenlabs.tts import ElevenLabsTTS
+from integrations.openai.llm import OpenAILLM
+from integrations.openai.stt import OpenAISTT
 from integrations.providers import (
     ProviderCredentials,
     build_llm,
@@ -16,9 +19,6 @@ from integrations.providers import (
     build_tts,
     default_credentials,
 )
-from integrations.stt.elevenlabs import ElevenLabsSTT
-from integrations.stt.openai import OpenAISTT
-from integrations.tts.elevenlabs import ElevenLabsTTS
 
 CREDS = ProviderCredentials(api_key="sk-test-secret-value", base_url="http://127.0.0.1:9/v1")
 

@@ -11,10 +11,10 @@ from typing import Any
 
 import pytest
 
+from integrations.elevenlabs.stt import ElevenLabsSTT
 from integrations.errors import ProviderError
-from integrations.stt.base import STTClient, Transcription, pcm16_to_wav
-from integrations.stt.elevenlabs import ElevenLabsSTT
-from integrations.stt.openai import OpenAISTT
+from integrations.openai.stt import OpenAISTT
+from integrations.stt import STTClient, Transcription, pcm16_to_wav
 
 OPENAI_KEY = "sk-test-abcdefghijklmnop0123456789"
 ELEVENLABS_KEY = "sk_test_0123456789abcdef0123456789"

@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
+from integrations.elevenlabs.tts import ElevenLabsTTS
 from integrations.errors import ProviderError
-from integrations.tts.base import AudioFormat, audio_format_for
-from integrations.tts.elevenlabs import ElevenLabsTTS
+from integrations.tts import AudioFormat, audio_format_for
 
 KEY = "sk_test_0123456789abcdef0123456789"
 PCM_24K = audio_format_for("pcm_24000")

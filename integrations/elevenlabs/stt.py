@@ -7,10 +7,10 @@ from typing import Any
 import httpx
 from elevenlabs.core.api_error import ApiError
 
+from integrations.elevenlabs.client import PROVIDER, elevenlabs_client, map_elevenlabs_error
 from integrations.errors import ProviderError
 from integrations.resilience import call_with_retries
-from integrations.stt.base import Transcription, pcm16_seconds, pcm16_to_wav
-from integrations.tts.elevenlabs import PROVIDER, elevenlabs_client, map_elevenlabs_error
+from integrations.stt import Transcription, pcm16_seconds, pcm16_to_wav
 
 
 class ElevenLabsSTT:

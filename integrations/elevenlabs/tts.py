@@ -9,63 +9,21 @@ from typing import Any
 
 import httpx
 from elevenlabs import VoiceSettings
-from elevenlabs.client import AsyncElevenLabs
 from elevenlabs.core.api_error import ApiError
 
-from integrations.errors import ProviderError
-from integrations.resilience import redact, retry_after_seconds, status_error, stream_with_retries
-from integrations.transport import AiohttpTransport
-from integrations.tts.base import AudioFormat
+from integrations.elevenlabs.client import PROVIDER, elevenlabs_client, map_elevenlabs_error
+from integrations.resilience import stream_with_retries
+from integrations.tts import AudioFormat
 
-PROVIDER = "elevenlabs"
 VOICE_SETTING_KEYS = ("stability", "similarity_boost", "style", "speed", "use_speaker_boost")
 
 logger = logging.getLogger(__name__)
-
-
-def map_elevenlabs_error(exc: ApiError | httpx.HTTPError, api_key: str) -> ProviderError:
-    """Translate an SDK/httpx exception into our one error type, without leaking the key."""
-    if isinstance(exc, httpx.TimeoutException):
-        return ProviderError(PROVIDER, "timeout", "request timed out", retryable=True)
-    if isinstance(exc, httpx.HTTPError):
-        return ProviderError(PROVIDER, "unavailable", "connection failed", retryable=True)
-    if exc.status_code is None:
-        return ProviderError(PROVIDER, "unavailable", "no status in response", retryable=True)
-    return status_error(
-        PROVIDER,
-        exc.status_code,
-        redact(_detail_text(exc.body), api_key),
-        retry_after=retry_after_seconds(exc.headers),
-    )
-
-
-def _detail_text(body: Any) -> str:
-    """Pull the human part out of ``{"detail": {...}}`` / validation-list / plain bodies."""
-    detail = body.get("detail", body) if isinstance(body, dict) else body
-    if isinstance(detail, dict):
-        return str(detail.get("message") or detail.get("status") or detail)
-    if isinstance(detail, list) and detail and isinstance(detail[0], dict):
-        return str(detail[0].get("msg", detail[0]))
-    return str(detail)
 
 
 def voice_settings_from(settings: dict[str, Any]) -> VoiceSettings | None:
     """Only the keys the assistant actually set, so the voice's own defaults apply otherwise."""
     chosen = {key: settings[key] for key in VOICE_SETTING_KEYS if settings.get(key) is not None}
     return VoiceSettings(**chosen) if chosen else None
-
-
-def elevenlabs_client(
-    api_key: str, base_url: str | None, timeout: float
-) -> tuple[httpx.AsyncClient, AsyncElevenLabs]:
-    """The SDK client on an httpx client we own: AsyncElevenLabs itself cannot be closed. Its
-    transport is aiohttp's (integrations/transport.py): a reply's audio is ~150 reads."""
-    http = httpx.AsyncClient(
-        timeout=timeout, follow_redirects=True, transport=AiohttpTransport(httpx)
-    )
-    return http, AsyncElevenLabs(
-        api_key=api_key, base_url=base_url, timeout=timeout, httpx_client=http
-    )
 
 
 class _SampleAligner:

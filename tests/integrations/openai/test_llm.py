@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 
 from integrations.errors import ProviderError
-from integrations.llm.base import LLMEvent, LLMFinish, LLMUsage, TextDelta, ToolCallRequest
-from integrations.llm.openai import OpenAILLM, _Accumulator
+from integrations.llm import LLMEvent, LLMFinish, LLMUsage, TextDelta, ToolCallRequest
+from integrations.openai.llm import OpenAILLM, _Accumulator
 
 KEY = "sk-test-abcdefghijklmnop0123456789"
 USER = [{"role": "user", "content": "What is the weather in Paris?"}]

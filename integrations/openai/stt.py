@@ -7,9 +7,9 @@ from typing import Any
 import openai
 from openai import AsyncOpenAI
 
-from integrations.llm.openai import map_openai_error
+from integrations.openai.client import map_openai_error
 from integrations.resilience import call_with_retries
-from integrations.stt.base import Transcription, pcm16_seconds, pcm16_to_wav
+from integrations.stt import Transcription, pcm16_seconds, pcm16_to_wav
 
 
 class OpenAISTT:

@@ -1,0 +1,2 @@
+"""ElevenLabs: streaming speech (ElevenLabsTTS) and Scribe transcription (ElevenLabsSTT) on the
+official SDK."""

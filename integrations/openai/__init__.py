@@ -1,0 +1,1 @@
+"""OpenAI: chat completions (OpenAILLM) and transcriptions (OpenAISTT) on the official SDK."""
