@@ -177,6 +177,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PARSER_CLASSES": ["assistants.api.parsers.JSONParser"],
     "DEFAULT_THROTTLE_CLASSES": ["assistants.api.throttling.ApiKeyRateThrottle"],
     "EXCEPTION_HANDLER": "assistants.api.errors.exception_handler",
+    "DEFAULT_METADATA_CLASS": "assistants.api.metadata.EndpointMetadata",
     "UNAUTHENTICATED_USER": None,
     "PAGE_SIZE": 50,
 }
