@@ -27,7 +27,8 @@ migrate: $(VENV)/.installed-base
 run: migrate
 	DEBUG=$${DEBUG:-1} $(BIN)/python manage.py collectstatic --noinput -v0
 	DEBUG=$${DEBUG:-1} $(BIN)/python manage.py bootstrap_demo --base-url http://$(HOST):$(PORT)
-	DEBUG=$${DEBUG:-1} $(BIN)/python manage.py serve --host $(HOST) --port $(PORT)
+	DEBUG=$${DEBUG:-1} $(BIN)/python -m config.server --simulate-missing-providers \
+		--host $(HOST) --port $(PORT)
 
 test: $(VENV)/.installed-dev
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

@@ -1,7 +1,12 @@
 """The server process: uvicorn on uvloop, serving ``config.asgi`` (HTTP and WebSockets).
 
 ``python -m config.server [--host H] [--port P] [--proxy-headers]`` is how the Dockerfile,
-``make run`` (``manage.py serve``), the real-socket tests and ``make bench`` start it.
+the real-socket tests and ``make bench`` start it. ``make run`` adds
+``--simulate-missing-providers``: for OpenAI or ElevenLabs without credentials in the
+environment (or ``.env``), the local simulators (``simulators/``) start on a thread of their
+own before Django loads, and their URLs reach the settings through the environment like any
+real provider's, with ``SIMULATED_PROVIDERS`` naming them. Nothing changes settings later, and
+without the flag the simulators are never imported.
 
 Why uvicorn and not daphne: a live reply is ~120 WebSocket frames out and ~120 provider reads
 in, and a frame through daphne (Twisted, autobahn, a writer registered per write) cost about
@@ -16,14 +21,40 @@ import argparse
 import asyncio
 import importlib.util
 import os
+import signal
+import sys
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager, suppress
+from pathlib import Path
+from typing import TYPE_CHECKING
 
+import environ
 import uvicorn
+
+if TYPE_CHECKING:
+    from simulators.server import SimulatorHandle
 
 # WebSocket keep-alive: a dead peer (a phone that lost its network) is noticed within ~40 s.
 WS_PING_INTERVAL_S = 20.0
 WS_PING_TIMEOUT_S = 20.0
 GRACEFUL_SHUTDOWN_S = 10  # live calls get this long to end on SIGTERM before they are cut
 HOUSEKEEPING_TICK_S = 1.0
+
+DOTENV = Path(__file__).resolve().parent.parent / ".env"
+# The variables that configure each provider the simulators can stand in for.
+PROVIDER_VARIABLES = {
+    "openai": ("OPENAI_API_KEY", "OPENAI_BASE_URL"),
+    "elevenlabs": ("ELEVENLABS_API_KEY", "ELEVENLABS_BASE_URL"),
+}
+SIMULATED_KEY = "simulated"  # the simulators only check that a key is present
+BANNER = """
+==============================================================================
+  SIMULATED PROVIDERS: {names}
+  No credentials are configured for them, so replies and voices come from the
+  local simulators, not from real models. Set OPENAI_API_KEY / ELEVENLABS_API_KEY
+  (or *_BASE_URL for compatible servers) to use real providers.
+==============================================================================
+"""
 
 
 def _installed(module: str) -> bool:
@@ -71,6 +102,61 @@ def serve(host: str = "127.0.0.1", port: int = 8000, *, proxy_headers: bool = Fa
     Server(server_config(host, port, proxy_headers=proxy_headers)).run()
 
 
+def providers_without_credentials(environment: Mapping[str, str]) -> list[str]:
+    """The providers for which neither an API key nor a base URL is set."""
+    return [
+        provider
+        for provider, variables in PROVIDER_VARIABLES.items()
+        if not any(environment.get(name) for name in variables)
+    ]
+
+
+def simulated_provider_environment(providers: list[str], handle: SimulatorHandle) -> dict[str, str]:
+    """What config/settings.py reads for ``providers`` when the simulators stand in for them."""
+    base_urls = {"openai": handle.openai_base_url, "elevenlabs": handle.elevenlabs_base_url}
+    environment = {"SIMULATED_PROVIDERS": ",".join(providers)}
+    for provider in providers:
+        key_variable, url_variable = PROVIDER_VARIABLES[provider]
+        environment[key_variable] = SIMULATED_KEY
+        environment[url_variable] = base_urls[provider]
+    return environment
+
+
+@contextmanager
+def simulating_missing_providers() -> Iterator[list[str]]:
+    """Start the simulators for the providers without credentials and put their URLs in the
+    environment; yields the simulated providers and stops the simulators on exit.
+
+    Must run before Django loads its settings, which read the environment once.
+    """
+    if DOTENV.exists():  # keys kept in .env count (settings read it the same way)
+        environ.Env.read_env(DOTENV)
+    missing = providers_without_credentials(os.environ)
+    if not missing:
+        yield []
+        return
+    # Imported here only: the deployed server (no flag) never loads the simulators.
+    from simulators.server import start_simulators
+
+    # Their own thread and event loop: the simulated providers' work stays off the server's.
+    with start_simulators() as handle:
+        os.environ.update(simulated_provider_environment(missing, handle))
+        print(BANNER.format(names=", ".join(missing)), file=sys.stderr, flush=True)
+        yield missing
+
+
+def serve_simulating_missing_providers(
+    host: str, port: int, *, proxy_headers: bool = False
+) -> None:
+    """``serve``, with simulators for the providers without credentials; they stop after the
+    server has shut down (live calls may need them until then)."""
+    # uvicorn shuts down gracefully on SIGINT or SIGTERM and then raises the signal again; as
+    # KeyboardInterrupt both, so that the simulators stop instead of dying with the process.
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
+    with suppress(KeyboardInterrupt), simulating_missing_providers():
+        serve(host, port, proxy_headers=proxy_headers)
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m config.server", description=__doc__)
     parser.add_argument("--host", default="127.0.0.1")
@@ -80,8 +166,16 @@ def main(argv: list[str] | None = None) -> None:
         action="store_true",
         help="trust X-Forwarded-For/-Proto from FORWARDED_ALLOW_IPS (the load balancer)",
     )
+    parser.add_argument(
+        "--simulate-missing-providers",
+        action="store_true",
+        help="development: local simulators stand in for OpenAI/ElevenLabs without credentials",
+    )
     args = parser.parse_args(argv)
-    serve(args.host, args.port, proxy_headers=args.proxy_headers)
+    if args.simulate_missing_providers:
+        serve_simulating_missing_providers(args.host, args.port, proxy_headers=args.proxy_headers)
+    else:
+        serve(args.host, args.port, proxy_headers=args.proxy_headers)
 
 
 if __name__ == "__main__":

@@ -222,8 +222,11 @@ NOTION_CLIENT_SECRET = env.str("NOTION_CLIENT_SECRET", default="")
 NOTION_REDIRECT_URI = env.str("NOTION_REDIRECT_URI", default="")
 NOTION_API_BASE_URL = env.str("NOTION_API_BASE_URL", default="")
 PROVIDER_TIMEOUT_SECONDS = env.float("PROVIDER_TIMEOUT_SECONDS", default=30.0)
-# Filled by `manage.py serve` when it starts the local simulators in place of missing providers.
-SIMULATED_PROVIDERS: list[str] = []
+# Set by `python -m config.server --simulate-missing-providers` (make run) for the providers
+# its local simulators stand in for; every session's `connected` event says so.
+SIMULATED_PROVIDERS: list[str] = env.list("SIMULATED_PROVIDERS", default=[])
+if not set(SIMULATED_PROVIDERS) <= {"openai", "elevenlabs"}:
+    raise ImproperlyConfigured("SIMULATED_PROVIDERS may name only openai and elevenlabs")
 
 # Live sessions.
 WS_TOKEN_TTL_SECONDS = positive_int("WS_TOKEN_TTL_SECONDS", 300)
