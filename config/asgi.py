@@ -9,12 +9,13 @@ django_asgi_app = get_asgi_application()
 
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 
+from config.request_body import RequestBodyLimit  # noqa: E402
 from config.routing import websocket_urlpatterns  # noqa: E402  (needs Django set up first)
 from sessions.ws_auth import LoginCookieMiddleware  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
-        "http": django_asgi_app,
+        "http": RequestBodyLimit(django_asgi_app),  # chunked bodies get a length and a limit
         # Origin is checked by the consumer: a session token works from any origin (it is the
         # credential), a login cookie only from our own hosts (cross-site hijacking).
         "websocket": LoginCookieMiddleware(URLRouter(websocket_urlpatterns)),
