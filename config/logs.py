@@ -25,6 +25,8 @@ _SECRETS = [
     (re.compile(r"(?i)\b(bearer\s+)[^\s\"',;]+"), r"\1***"),
     (re.compile(r"(?i)(xi-api-key[\"']?\s*[:=]\s*[\"']?)[^\s\"',;}]+"), r"\1***"),
     (re.compile(r"\b(sk|xi)-(?!api-key)[A-Za-z0-9_\-]{6,}"), r"\1-***"),
+    # ElevenLabs keys (sk_<hex>); Notion tokens (ntn_..., and secret_... before late 2024)
+    (re.compile(r"\b(sk|ntn|secret)_[A-Za-z0-9]{16,}"), r"\1_***"),
     (re.compile(r"(?i)([?&](?:token|access_token|api_key|key)=)[^&\s\"'#]+"), r"\1***"),
 ]
 

@@ -51,12 +51,22 @@ def test_json_lines_carry_ids_extras_and_exceptions():
         ("openai key sk-proj-abcdefghijklmnop", "abcdefghijklmnop"),
         ("{'xi-api-key': 'c0ffee-secret'}", "c0ffee-secret"),
         ("GET /ws/sessions/1/?token=eyJzIjoiMSJ9:1t2:abc&x=1", "eyJzIjoiMSJ9"),
+        # ElevenLabs keys; Notion internal-integration and OAuth tokens, new and old style
+        ("elevenlabs key=sk_3f2a9c0d1e4b5a6978877665544332211aabbccddeeff00", "3f2a9c0d1e4b"),
+        ("notion auth ntn_45612345678aBcDeFgHiJkLmNoPqRsTuVwXyZ0123456789", "45612345678a"),
+        ("{'access_token': 'secret_AbCdEfGhIjKlMnOpQrStUvWxYz0123456789abcdefg'}", "AbCdEfGhIj"),
+        ("Notion said 401 for secret_9fZq8wXv7uTs6rQp5oNm4lKj", "9fZq8wXv7uTs"),
     ],
 )
 def test_secrets_are_masked(text, secret):
     assert secret not in redact(text)
     record = logging.makeLogRecord({"msg": "%s", "args": (text,)})
     assert secret not in formatted(record)
+
+
+def test_ordinary_names_are_left_alone():
+    text = "settings SECRET_KEY and secret_key_base, task_0123456789abcdef, risk_assessment"
+    assert redact(text) == text
 
 
 @pytest.mark.django_db
