@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from asgiref.sync import async_to_sync
+from uuid import UUID
+
+from asgiref.sync import sync_to_async
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.exceptions import APIException
+from rest_framework.request import Request
 from rest_framework.response import Response
 
 from assistants.api.fields import StrictCharField, StrictSerializer
@@ -18,7 +21,7 @@ from sessions.api.serializers import (
 )
 from sessions.models import Session
 from sessions.protocol import MAX_TEXT_CHARS
-from sessions.runtime.text_turn import run_text_turn
+from sessions.runtime import text_turn as runtime
 from sessions.services import session_stop
 
 
@@ -32,6 +35,12 @@ class ProviderUnavailable(APIException):
     status_code = status.HTTP_502_BAD_GATEWAY
     default_detail = "The model provider is unavailable. Your message was saved."
     default_code = "provider_unavailable"
+
+
+class TurnCrashed(APIException):
+    status_code = status.HTTP_500_INTERNAL_SERVER_ERROR
+    default_detail = "Something went wrong on our side. Your message was saved."
+    default_code = "internal_error"
 
 
 class TextTurnInputSerializer(StrictSerializer):
@@ -82,15 +91,19 @@ class SessionTokenView(OrganizationScopedAPIView):
         return Response(output.data, status=status.HTTP_201_CREATED)
 
 
-def text_turn(view: OrganizationScopedAPIView, request, pk) -> Response:
-    """POST on the session-messages URL: one text turn, tools included, no audio."""
-    session = view.get_object()
+async def text_turn(view: OrganizationScopedAPIView, request: Request, pk: UUID) -> Response:
+    """POST on the session-messages URL: one text turn, tools included, no audio, run on the
+    event loop (the view is async) like a live call."""
+    session = await sync_to_async(view.get_object)()
     fields = validated(TextTurnInputSerializer, request.data)
-    if session.is_over:
-        raise SessionOver()
-    result = async_to_sync(run_text_turn)(session.id, fields["content"])
-    if any(e["code"] in ("provider_unavailable", "internal_error") for e in result.errors):
-        raise ProviderUnavailable()
+    try:
+        result = await runtime.run_text_turn(session.pk, fields["content"])
+    except runtime.SessionOver:
+        raise SessionOver() from None
+    except runtime.TurnFailed:
+        raise ProviderUnavailable() from None
+    except runtime.TurnCrashed:
+        raise TurnCrashed() from None
     body = {
         "messages": MessageOutputSerializer(result.messages, many=True).data,
         "session_ended": result.session_ended,

@@ -5,6 +5,8 @@ The live-session endpoints (POST .../messages/, POST .../end/) live in sessions/
 
 from __future__ import annotations
 
+from adrf.views import APIView as AsyncAPIView
+from asgiref.sync import sync_to_async
 from django.db.models import QuerySet
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
@@ -80,8 +82,11 @@ class SessionDetailView(OrganizationScopedAPIView):
         return Response(SessionOutputSerializer(self.get_object()).data)
 
 
-class SessionMessagesView(OrganizationScopedAPIView):
-    """The transcript. Readable after the assistant is deleted (archived)."""
+class SessionMessagesView(OrganizationScopedAPIView, AsyncAPIView):
+    """The transcript. Readable after the assistant is deleted (archived).
+
+    Async (adrf): a text turn lasts as long as the model writes, and must not hold Django's
+    one sync thread meanwhile; reading the transcript runs in that thread as usual."""
 
     model = Session
     pagination_class = SequencePagination
@@ -95,7 +100,10 @@ class SessionMessagesView(OrganizationScopedAPIView):
         description="In the order they were spoken (by sequence).",
         responses=MessageOutputSerializer(many=True),
     )
-    def get(self, request, pk):
+    async def get(self, request, pk):
+        return await sync_to_async(self._page)()
+
+    def _page(self) -> Response:
         page = self.paginate_queryset(self.messages())
         return self.get_paginated_response(MessageOutputSerializer(page, many=True).data)
 
@@ -108,5 +116,5 @@ class SessionMessagesView(OrganizationScopedAPIView):
         request=live.TextTurnInputSerializer,
         responses={201: live.TextTurnOutput},
     )
-    def post(self, request, pk):
-        return live.text_turn(self, request, pk)
+    async def post(self, request, pk):
+        return await live.text_turn(self, request, pk)

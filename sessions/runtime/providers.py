@@ -4,17 +4,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from channels.db import database_sync_to_async
-
 from assistants.models import Assistant
-from integrations.credentials import credentials_for
-from integrations.providers import build_llm, build_stt, build_tts
+from integrations.providers import ProviderCredentials, build_llm, build_stt, build_tts
 from integrations.stt import STTClient
 from integrations.tts import audio_format_for
+from sessions.runtime import store
 from sessions.runtime.speech import Voice
 from sessions.runtime.store import SessionContext
 from sessions.runtime.tools import EnabledTools
 from sessions.runtime.turn import TurnConfig
+
+Credentials = dict[str, ProviderCredentials | None]
 
 
 @dataclass
@@ -25,17 +25,9 @@ class SessionProviders:
     language: str
 
 
-@database_sync_to_async
-def _credentials(assistant: Assistant) -> dict:
-    providers = {assistant.model_provider, assistant.transcriber_provider}
-    if assistant.voice_provider != Assistant.VoiceProvider.NONE:
-        providers.add(assistant.voice_provider)
-    return {name: credentials_for(assistant.organization_id, name) for name in providers}
-
-
 async def session_providers(context: SessionContext, *, with_voice: bool) -> SessionProviders:
     assistant = context.assistant
-    creds = await _credentials(assistant)
+    creds = await store.provider_credentials(assistant)
     llm_creds = creds.get(assistant.model_provider)
     return SessionProviders(
         turn=TurnConfig(
@@ -56,7 +48,7 @@ async def session_providers(context: SessionContext, *, with_voice: bool) -> Ses
     )
 
 
-def _voice(assistant: Assistant, creds: dict) -> Voice | None:
+def _voice(assistant: Assistant, creds: Credentials) -> Voice | None:
     tts_creds = creds.get(assistant.voice_provider)
     if assistant.voice_provider == Assistant.VoiceProvider.NONE or tts_creds is None:
         return None
@@ -69,6 +61,6 @@ def _voice(assistant: Assistant, creds: dict) -> Voice | None:
     )
 
 
-def _stt(assistant: Assistant, creds: dict) -> STTClient | None:
+def _stt(assistant: Assistant, creds: Credentials) -> STTClient | None:
     stt_creds = creds.get(assistant.transcriber_provider)
     return build_stt(assistant.transcriber_provider, stt_creds) if stt_creds else None

@@ -1,4 +1,10 @@
-"""LiveSession: one live conversation, whatever carries it (WebSocket, REST, Discord)."""
+"""LiveSession: one live conversation, whatever carries it (WebSocket, REST, Discord).
+
+A transport hands it typed client messages (``handle``) and microphone audio (``audio``) and
+is its ``Sink``. The session owns everything it starts: the tasks (one ``TaskOwner``), the
+turns (one current ``Turn``, an object with a state), the conversation (history and playback
+marks, ``Conversation``). Barge-in has one path: ``interrupt`` -> ``Turn.interrupt``.
+"""
 
 from __future__ import annotations
 
@@ -6,204 +12,255 @@ import asyncio
 import logging
 import time
 import uuid
-from collections.abc import Coroutine
-from typing import Any, Protocol
+from collections.abc import Awaitable, Callable, Coroutine
+from typing import Any
 
 from django.conf import settings
 
 from config import logs, metrics
 from integrations.errors import ProviderError
 from sessions.models import Message
+from sessions.protocol import (
+    AudioCommit,
+    AudioInfo,
+    Clear,
+    ClientMessage,
+    Connected,
+    EndSession,
+    Error,
+    Interrupt,
+    Mark,
+    Ping,
+    Pong,
+    ProtocolError,
+    SessionEnded,
+    Sink,
+    SpeechStarted,
+    SpeechStopped,
+    Transcript,
+    UserMessage,
+)
 from sessions.runtime import store
-from sessions.runtime.history import llm_message
 from sessions.runtime.providers import SessionProviders, session_providers
-from sessions.runtime.store import SessionContext
-from sessions.runtime.turn import Reply, Turn, TurnFailed, TurnStart
+from sessions.runtime.store import Conversation, SessionContext
+from sessions.runtime.turn import Turn, TurnStart, TurnState, provider_error
 from sessions.runtime.vad import SAMPLE_RATE, UtteranceDetector, VadEvent
 
 logger = logging.getLogger(__name__)
-INPUT_AUDIO = {"encoding": "pcm_s16le", "sample_rate": SAMPLE_RATE, "channels": 1}
 STOP_TIMEOUT_SECONDS = 10
+MAX_END_DELAY_MS = 10_000
 
 
-class SessionSink(Protocol):
-    async def send_event(self, event: dict[str, Any]) -> None: ...
-    async def send_audio(self, chunk: bytes) -> None: ...
-    async def close(self) -> None: ...
+class TaskOwner:
+    """Every task of one session, by name: a crash is reported, not lost; all stop together."""
+
+    def __init__(self, on_crash: Callable[[], Awaitable[None]]) -> None:
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._on_crash = on_crash
+
+    def spawn(self, coro: Coroutine[Any, Any, None], *, name: str) -> asyncio.Task[None]:
+        task = asyncio.create_task(self._guarded(coro), name=name)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return task
+
+    def running(self, name: str) -> bool:
+        return any(t.get_name() == name and not t.done() for t in self._tasks)
+
+    async def stop_all(self) -> None:
+        current = asyncio.current_task()
+        tasks = [t for t in self._tasks if t is not current and not t.done()]
+        for task in tasks:
+            task.cancel()
+        if tasks:
+            await asyncio.wait(tasks, timeout=STOP_TIMEOUT_SECONDS)
+
+    async def _guarded(self, coro: Coroutine[Any, Any, None]) -> None:
+        try:
+            await coro
+        except asyncio.CancelledError:
+            raise
+        except Exception:  # a bug in one task must not take the conversation down
+            logger.exception("session task failed")
+            await self._on_crash()
 
 
 class LiveSession:
-    def __init__(self, sink: SessionSink, *, with_voice: bool = True, timers: bool = True) -> None:
+    def __init__(self, sink: Sink, *, with_voice: bool = True, timers: bool = True) -> None:
         self.sink = sink
         self.with_voice = with_voice
         self.timers = timers
-        self.context: SessionContext | None = None
-        self.providers: SessionProviders | None = None
-        self.history: list[dict[str, Any]] = []
-        self.marks: dict[str, float] = {}
         self.ended = False
-        self._tasks: set[asyncio.Task] = set()
-        self._turn_task: asyncio.Task | None = None
-        self._turn: Turn | None = None
-        self._last_turn: Turn | None = None
+        self.turn: Turn | None = None
+        self.tasks = TaskOwner(self._report_crash)
+        self._context: SessionContext | None = None
+        self._providers: SessionProviders | None = None
+        self._conversation: Conversation | None = None
         self._detector = UtteranceDetector()
         self._last_activity = time.monotonic()
 
-    # ---- lifecycle -------------------------------------------------------------------------
+    # ---- lifecycle -----------------------------------------------------------------------
 
     async def start(self, context: SessionContext, *, greet: bool = True) -> None:
-        self.context = context
-        self.history = context.history
+        self._context = context
+        self._conversation = Conversation.of(context)
         logs.session_id.set(str(context.session_id))  # inherited by every task spawned below
-        self.providers = await session_providers(context, with_voice=self.with_voice)
+        self._providers = await session_providers(context, with_voice=self.with_voice)
         await store.activate(context.session_id)
         await self.sink.send_event(self._connected_event())
+        assistant = context.assistant
         if self.timers:
-            assistant = context.assistant
-            self._spawn(self._end_after(assistant.max_duration_seconds, "max-duration"))
-            self._spawn(self._watch_silence(assistant.silence_timeout_seconds))
-        if greet and context.message_count == 0 and context.assistant.first_message:
-            self._turn_task = self._spawn(self._greet(context.assistant.first_message))
+            self.tasks.spawn(self._end_after(assistant.max_duration_seconds), name="max-duration")
+            self.tasks.spawn(self._watch_silence(assistant.silence_timeout_seconds), name="silence")
+        if greet and not context.messages and assistant.first_message:
+            self._start_turn(
+                self._new_turn(TurnStart(time.perf_counter()), say=assistant.first_message)
+            )
 
     async def end(self, reason: str, *, failed: bool = False) -> None:
         """End the session for good: stop speaking, store what was said, tell the client."""
         if self.ended:
             return
         self.ended = True
-        await self._stop_tasks()
-        await store.end(self.context.session_id, reason, failed)
-        await self.sink.send_event({"type": "session-ended", "reason": reason})
+        await self.tasks.stop_all()
+        await store.end(self.session_id, reason, failed)
+        await self.sink.send_event(SessionEnded(reason=reason))
         await self.sink.close()
 
     async def close(self) -> None:
         """The transport went away: keep everything said so far; the session may resume."""
         if not self.ended:
-            await self._stop_tasks()
+            await self.tasks.stop_all()
 
     async def wait_idle(self) -> None:
-        while self._turn_task is not None and not self._turn_task.done():
-            await asyncio.wait([self._turn_task])
+        """Until the current turn (and any turn it started) has finished."""
+        while self.turn is not None and self.turn.task is not None and not self.turn.task.done():
+            await asyncio.wait([self.turn.task])
 
-    # ---- inputs ----------------------------------------------------------------------------
+    # ---- inputs --------------------------------------------------------------------------
+
+    async def handle(self, message: ClientMessage) -> None:
+        """One typed client message; ProtocolError for what this session cannot do."""
+        if self.ended:
+            raise ProtocolError("session_ended", "The session has ended.")
+        self._touch()
+        match message:
+            case UserMessage(content=content):
+                await self.user_text(content)
+            case Mark(message_id=message_id, played_ms=played_ms):
+                self.conversation.mark(message_id, played_ms)
+            case Interrupt():
+                if not self.interruptions_enabled:
+                    raise ProtocolError(
+                        "interruptions_disabled", "This assistant cannot be interrupted."
+                    )
+                await self.interrupt()
+            case AudioCommit():
+                self._require_transcriber()
+                if (event := self._detector.commit()) is not None:
+                    await self._on_vad(event)
+            case EndSession():
+                await self.end("user-ended")
+            case Ping():
+                await self.sink.send_event(Pong())
+
+    async def audio(self, pcm: bytes) -> None:
+        if self.ended:
+            raise ProtocolError("session_ended", "The session has ended.")
+        self._require_transcriber()
+        for event in self._detector.feed(pcm):
+            await self._on_vad(event)
 
     async def user_text(self, content: str) -> Message:
         started = time.perf_counter()
         self._touch()
         if self.interruptions_enabled:
             await self.interrupt()  # first, so the transcript reads in the order it was heard
-        message = await store.append_message(self.session_id, role="user", content=content)
-        await self._start_turn(TurnStart(started), message)
+        message = await self.conversation.add("user", content)
+        await self._next_turn(TurnStart(started))
         return message
 
-    async def audio(self, pcm: bytes) -> None:
-        for event in self._detector.feed(pcm):
-            await self._on_vad(event)
-
-    async def audio_commit(self) -> None:
-        event = self._detector.commit()
-        if event is not None:
-            await self._on_vad(event)
-
-    def mark(self, message_id: str, played_ms: float) -> None:
-        self.marks[message_id] = played_ms
-        self._touch()
-
     async def interrupt(self) -> bool:
-        """Barge-in: silence the reply now, cancel its generation, store what was heard."""
-        task, turn = self._turn_task, self._turn
-        if task is not None and not task.done():
-            reply = turn.current if turn else None
-            if reply and reply.speech:
-                reply.speech.mute()
-            task.cancel()
-            await asyncio.wait([task])
-        else:
-            reply = await self._cut_reply_still_playing()
+        """Barge-in: the current turn stops speaking and stores what was heard."""
+        reply = await self.turn.interrupt() if self.turn is not None else None
         if reply is None:
             return False
-        await self.sink.send_event({"type": "clear", "message_id": str(reply.id)})
+        await self.sink.send_event(Clear(message_id=str(reply.id)))
         return True
 
-    # ---- properties ------------------------------------------------------------------------
+    # ---- properties ----------------------------------------------------------------------
 
     @property
     def session_id(self) -> uuid.UUID:
-        return self.context.session_id
+        assert self._context is not None, "the session has not started"
+        return self._context.session_id
+
+    @property
+    def conversation(self) -> Conversation:
+        assert self._conversation is not None, "the session has not started"
+        return self._conversation
+
+    @property
+    def providers(self) -> SessionProviders:
+        assert self._providers is not None, "the session has not started"
+        return self._providers
 
     @property
     def interruptions_enabled(self) -> bool:
-        return self.context.assistant.interruptions_enabled
+        assert self._context is not None, "the session has not started"
+        return bool(self._context.assistant.interruptions_enabled)
 
     @property
     def can_hear(self) -> bool:
-        return self.providers is not None and self.providers.stt is not None
+        return self._providers is not None and self._providers.stt is not None
 
-    # ---- turns -----------------------------------------------------------------------------
+    # ---- turns ---------------------------------------------------------------------------
 
-    async def _start_turn(self, start: TurnStart, user_message: Message) -> None:
-        previous = self._turn_task
-        if previous is not None and not previous.done() and self.interruptions_enabled:
+    def _new_turn(self, start: TurnStart, *, say: str | None = None) -> Turn:
+        active = self.turn if self.turn is not None and self.turn.active else None
+        return Turn(self.providers.turn, self.conversation, self.sink, start, say=say, after=active)
+
+    async def _next_turn(self, start: TurnStart) -> None:
+        """Answer the user: cut the reply in progress if allowed, else queue behind it."""
+        if self.interruptions_enabled and self.turn is not None and self.turn.active:
             await self.interrupt()
-            previous = None
-        self._turn_task = self._spawn(self._run_turn(start, user_message, previous))
+        self._start_turn(self._new_turn(start))
 
-    async def _run_turn(self, start: TurnStart, user_message: Message, previous) -> None:
-        if previous is not None:
-            await asyncio.wait([previous])  # queued behind a reply that may not be interrupted
-        self.history.append(llm_message(user_message))
-        turn = self._turn = Turn(self.providers.turn, self.history, self.sink, start, self.marks)
+    def _start_turn(self, turn: Turn) -> None:
+        self.turn = turn
+        turn.task = self.tasks.spawn(self._run_turn(turn), name="turn")
+
+    async def _run_turn(self, turn: Turn) -> None:
         try:
             await turn.run()
-        except TurnFailed as exc:
-            metrics.observe_provider_error(exc.error)
-            await self.sink.send_event(provider_error_event(exc.error))
-            return
         finally:
-            self._last_turn = turn
             self._touch()
-        if turn.ends_session:
-            await self._end_when_heard(turn, turn.ends_session)
+        if turn.ends_session and turn.state is TurnState.DONE:
+            reply = turn.current
+            played = self.conversation.played_ms(reply.id) if reply else None
+            remaining = reply.unplayed_ms(played) if reply else 0.0
+            await asyncio.sleep(min(remaining, MAX_END_DELAY_MS) / 1000)
+            await self.end(turn.ends_session)
 
-    async def _greet(self, text: str) -> None:
-        turn = self._turn = Turn(
-            self.providers.turn, self.history, self.sink, TurnStart(time.perf_counter()), self.marks
-        )
-        try:
-            await turn.speak(text)
-        finally:
-            self._last_turn = turn
+    # ---- audio in ------------------------------------------------------------------------
 
-    async def _end_when_heard(self, turn: Turn, reason: str) -> None:
-        reply = turn.replies[-1] if turn.replies else None
-        remaining = _unplayed_ms(reply, self.marks) if reply else 0.0
-        await asyncio.sleep(min(remaining, 10_000) / 1000)
-        await self.end(reason)
-
-    async def _cut_reply_still_playing(self) -> Reply | None:
-        turn = self._last_turn
-        reply = turn.replies[-1] if turn and turn.replies else None
-        if reply is None or _unplayed_ms(reply, self.marks) <= 0:
-            return None
-        heard = reply.speech.timeline.heard_text(self.marks.get(str(reply.id)))
-        await store.mark_interrupted(reply.id, heard)
-        if reply.history_item is not None:
-            reply.history_item["content"] = heard
-        return reply
-
-    # ---- audio in --------------------------------------------------------------------------
+    def _require_transcriber(self) -> None:
+        if not self.can_hear:
+            raise ProtocolError("no_transcriber", "This assistant has no transcriber configured.")
 
     async def _on_vad(self, event: VadEvent) -> None:
         self._touch()
         if event.kind == "speech-started":
-            await self.sink.send_event({"type": "speech-started"})
+            await self.sink.send_event(SpeechStarted())
             if self.interruptions_enabled:
                 await self.interrupt()
             return
-        await self.sink.send_event({"type": "speech-stopped"})
-        self._spawn(self._transcribe(event, time.perf_counter()))
+        await self.sink.send_event(SpeechStopped())
+        self.tasks.spawn(self._transcribe(event, time.perf_counter()), name="transcribe")
 
     async def _transcribe(self, event: VadEvent, ended_at: float) -> None:
         providers = self.providers
+        assert providers.stt is not None
         try:
             result = await providers.stt.transcribe(
                 pcm16=event.audio,
@@ -213,31 +270,21 @@ class LiveSession:
             )
         except ProviderError as exc:
             metrics.observe_provider_error(exc)
-            await self.sink.send_event(provider_error_event(exc, code="stt_unavailable"))
+            await self.sink.send_event(provider_error(exc, code="stt_unavailable"))
             return
         stt_ms = (time.perf_counter() - ended_at) * 1000
         text = result.text.strip()
         if not text:
             return
-        message = await store.append_message(
-            self.session_id, role="user", content=text, latency={"stt_ms": round(stt_ms, 1)}
-        )
-        await self.sink.send_event(
-            {
-                "type": "transcript",
-                "role": "user",
-                "content": text,
-                "final": True,
-                "message_id": str(message.id),
-            }
-        )
-        await self._start_turn(TurnStart(ended_at, stt_ms, result.audio_seconds), message)
+        message = await self.conversation.add("user", text, latency={"stt_ms": round(stt_ms, 1)})
+        await self.sink.send_event(Transcript(content=text, message_id=str(message.id)))
+        await self._next_turn(TurnStart(ended_at, stt_ms, result.audio_seconds))
 
-    # ---- timers and tasks ------------------------------------------------------------------
+    # ---- timers --------------------------------------------------------------------------
 
-    async def _end_after(self, seconds: float, reason: str) -> None:
+    async def _end_after(self, seconds: float) -> None:
         await asyncio.sleep(seconds)
-        await self.end(reason)
+        await self.end("max-duration")
 
     async def _watch_silence(self, limit_seconds: float) -> None:
         while not self.ended:
@@ -250,86 +297,44 @@ class LiveSession:
                 await self.end("silence-timeout")
 
     def _busy(self) -> bool:
-        if self._detector.in_speech:
-            return True
-        return any(not t.done() for t in self._tasks if t.get_name().startswith("turn"))
+        turn_active = self.turn is not None and self.turn.active
+        return self._detector.in_speech or turn_active or self.tasks.running("transcribe")
 
     def _touch(self) -> None:
         self._last_activity = time.monotonic()
 
-    def _spawn(self, coro: Coroutine) -> asyncio.Task:
-        name = "turn" if coro.__name__ in {"_run_turn", "_greet", "_transcribe"} else coro.__name__
-        task = asyncio.create_task(self._guarded(coro), name=name)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-        return task
+    async def _report_crash(self) -> None:
+        await self.sink.send_event(Error(code="internal_error", message="Something went wrong."))
 
-    async def _guarded(self, coro: Coroutine) -> None:
-        try:
-            await coro
-        except asyncio.CancelledError:
-            raise
-        except Exception:  # a bug in one turn must not take the conversation down
-            logger.exception("session task failed", extra={"session_id": str(self.session_id)})
-            await self.sink.send_event(
-                {"type": "error", "code": "internal_error", "message": "Something went wrong."}
-            )
-
-    async def _stop_tasks(self) -> None:
-        current = asyncio.current_task()
-        reply = self._turn.current if self._turn else None
-        if reply and reply.speech:
-            reply.speech.mute()
-        tasks = [t for t in self._tasks if t is not current and not t.done()]
-        for task in tasks:
-            task.cancel()
-        if tasks:
-            await asyncio.wait(tasks, timeout=STOP_TIMEOUT_SECONDS)
-
-    def _connected_event(self) -> dict[str, Any]:
-        assistant, voice = self.context.assistant, self.providers.turn.voice
-        output = None
-        if voice is not None:
-            fmt = voice.output_format
-            output = {
-                "encoding": fmt.encoding,
-                "sample_rate": fmt.sample_rate,
-                "channels": fmt.channels,
+    def _connected_event(self) -> Connected:
+        assert self._context is not None
+        assistant, voice = self._context.assistant, self.providers.turn.voice
+        audio: AudioInfo = {
+            "input": {"encoding": "pcm_s16le", "sample_rate": SAMPLE_RATE, "channels": 1}
+            if self.can_hear
+            else None,
+            "output": {
+                "encoding": voice.output_format.encoding,
+                "sample_rate": voice.output_format.sample_rate,
+                "channels": voice.output_format.channels,
             }
-        return {
-            "type": "connected",
-            "session_id": str(self.session_id),
-            "assistant": {"id": str(assistant.id), "name": assistant.name},
-            "audio": {"input": INPUT_AUDIO if self.can_hear else None, "output": output},
-            **simulation_notice(),
+            if voice is not None
+            else None,
         }
+        simulated = list(settings.SIMULATED_PROVIDERS)
+        return Connected(
+            session_id=str(self.session_id),
+            assistant={"id": str(assistant.id), "name": assistant.name},
+            audio=audio,
+            simulated=bool(simulated),
+            notice=simulation_notice(simulated),
+        )
 
 
-def _unplayed_ms(reply: Reply, marks: dict[str, float]) -> float:
-    speech = reply.speech
-    if speech is None or speech.first_audio_at is None:
-        return 0.0
-    played = marks.get(str(reply.id))
-    if played is None:
-        played = (time.perf_counter() - speech.first_audio_at) * 1000
-    return max(0.0, speech.timeline.sent_ms() - played)
-
-
-def simulation_notice() -> dict[str, Any]:
-    simulated = list(settings.SIMULATED_PROVIDERS)
+def simulation_notice(simulated: list[str]) -> str | None:
     if not simulated:
-        return {"simulated": False}
-    return {
-        "simulated": True,
-        "notice": f"Simulated providers ({', '.join(simulated)}): replies and voices are not "
-        "from real models. Configure provider keys to use them.",
-    }
-
-
-def provider_error_event(error: ProviderError, code: str = "provider_unavailable") -> dict:
-    return {
-        "type": "error",
-        "code": code,
-        "message": f"{error.provider} is unavailable ({error.code}). Your message was saved.",
-        "retryable": error.retryable,
-    }
+        return None
+    return (
+        f"Simulated providers ({', '.join(simulated)}): replies and voices are not "
+        "from real models. Configure provider keys to use them."
+    )

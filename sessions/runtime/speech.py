@@ -1,15 +1,82 @@
-"""Speak a reply piece by piece: TTS for the next piece runs while the previous one plays out,
-audio leaves in order, and a barge-in silences it before the next byte."""
+"""Speak a reply as the model writes it: cut the text into speakable pieces, synthesize the
+next piece while the previous one plays out, send the audio in order, and let a barge-in
+silence it before the next byte.
+
+Cutting (``SpeechChunker``): the first piece ends at the first clause boundary ("Sure," is
+enough) so speech starts while the model is still writing; later pieces end at sentence
+boundaries, which sound more natural. A piece that grows too long is cut at a clause
+boundary, or at a space as a last resort.
+
+A boundary is a mark followed by white space, so most cuts wait for the next token. The first
+piece does not wait where the mark cannot be anything else: a comma, semicolon or colon right
+after a letter ("Sure," but not "1,"), or "!", "?", a dash or an ellipsis. That saves one
+token's delay (~25 ms) before the first audio. A full stop always waits ("Dr.", "3.5").
+"""
 
 from __future__ import annotations
 
 import asyncio
+import re
 import time
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from integrations.errors import ProviderError
 from integrations.tts import AudioFormat, TTSClient
+from sessions.protocol import AudioEnd, AudioStart, Sink
+
+SENTENCE_END = re.compile(r"[.!?…]+[\"')\]]*\s")
+CLAUSE_END = re.compile("[,;:\u2014\u2013]\\s|" r"[.!?…]+[\"')\]]*\s")
+# The end of the text so far is a clause boundary whatever comes next.
+CLAUSE_END_NOW = re.compile("(?:(?<=[^\\W\\d_])[,;:]|[!?\u2014\u2013\u2026])$")
+MAX_PIECE_CHARS = 250
+
+
+class SpeechChunker:
+    def __init__(self, *, first_piece_min_chars: int = 2) -> None:
+        self._buffer = ""
+        self._pieces_out = 0
+        self._first_min = first_piece_min_chars
+
+    def push(self, text: str) -> list[str]:
+        """Add streamed text; return the pieces that are now complete."""
+        self._buffer += text
+        pieces = []
+        while (piece := self._next_piece()) is not None:
+            pieces.append(piece)
+        return pieces
+
+    def flush(self) -> list[str]:
+        """The rest of the text, once the stream has ended."""
+        rest, self._buffer = self._buffer.strip(), ""
+        return [rest] if _speakable(rest) else []
+
+    def _next_piece(self) -> str | None:
+        first = self._pieces_out == 0
+        cut = self._cut_at(CLAUSE_END if first else SENTENCE_END)
+        if cut is None and first:
+            cut = self._cut_at(CLAUSE_END_NOW)
+        if cut is None and len(self._buffer) > MAX_PIECE_CHARS:
+            cut = self._cut_at(CLAUSE_END) or self._buffer.rfind(" ", 0, MAX_PIECE_CHARS) + 1
+            cut = cut if _speakable(self._buffer[:cut]) else None
+        if not cut:
+            return None
+        piece, self._buffer = self._buffer[:cut].strip(), self._buffer[cut:]
+        self._pieces_out += 1
+        return piece
+
+    def _cut_at(self, pattern: re.Pattern[str]) -> int | None:
+        # Punctuation alone ("... ") is not worth a TTS request: it stays with what follows.
+        for match in pattern.finditer(self._buffer):
+            prefix = self._buffer[: match.end()].strip()
+            if len(prefix) >= self._first_min and _speakable(prefix):
+                return match.end()
+        return None
+
+
+def _speakable(text: str) -> bool:
+    return any(ch.isalnum() for ch in text)
+
 
 PREFETCH = 3  # TTS requests in flight at once for one reply
 # A prefetched piece reads its first audio (the request is known to work, its time to first
@@ -27,7 +94,7 @@ class Voice:
     tts: TTSClient
     voice_id: str
     model_id: str
-    settings: dict
+    settings: dict[str, Any]
     output_format: AudioFormat
 
 
@@ -65,7 +132,7 @@ class AudioTimeline:
         return self.bytes_sent * 1000 / self.bytes_per_second
 
 
-def _join_waiting(chunk: bytes, queue: asyncio.Queue) -> tuple[bytes, object | None]:
+def _join_waiting(chunk: bytes, queue: asyncio.Queue[Any]) -> tuple[bytes, object | None]:
     """``chunk`` and the audio already queued behind it, up to MAX_FRAME_BYTES; and the first
     non-audio item taken off the queue (an error or the end), which the caller handles next."""
     parts, size = [chunk], len(chunk)
@@ -86,20 +153,15 @@ def _cut_words(text: str, fraction: float) -> str:
 class SpeechOutput:
     """The audio of one assistant message."""
 
-    def __init__(
-        self,
-        *,
-        voice: Voice,
-        message_id: str,
-        send_event: Callable[[dict], Awaitable[None]],
-        send_audio: Callable[[bytes], Awaitable[None]],
-    ) -> None:
+    def __init__(self, *, voice: Voice, message_id: str, sink: Sink) -> None:
         self._voice = voice
         self._message_id = message_id
-        self._send_event = send_event
-        self._send_audio = send_audio
-        self._queues: asyncio.Queue[asyncio.Queue | None] = asyncio.Queue()
-        self._fetches: list[asyncio.Task] = []
+        self._sink = sink
+        self._chunker = SpeechChunker()
+        self._queues: asyncio.Queue[tuple[str, asyncio.Queue[Any], asyncio.Event] | None] = (
+            asyncio.Queue()
+        )
+        self._fetches: list[asyncio.Task[None]] = []
         self._slots = asyncio.Semaphore(PREFETCH)
         self._player = asyncio.create_task(self._play(), name=f"speech-{message_id}")
         self.timeline = AudioTimeline(voice.output_format.bytes_per_second)
@@ -109,19 +171,35 @@ class SpeechOutput:
         self.tts_ttfb_ms: float | None = None
         self.first_audio_at: float | None = None
 
-    def say(self, text: str) -> None:
+    def write(self, text: str) -> None:
+        """More of the reply's text, as the model writes it: each piece that is complete now
+        goes to TTS at once."""
+        for piece in self._chunker.push(text):
+            self._say(piece)
+
+    async def finish(self) -> None:
+        """The text is complete: speak the rest, and wait until every piece has been sent."""
+        for piece in self._chunker.flush():
+            self._say(piece)
+        self._queues.put_nowait(None)
+        await asyncio.shield(self._player)
+
+    def _say(self, text: str) -> None:
         if self.failed or self.muted:
             return
-        queue: asyncio.Queue = asyncio.Queue()
+        queue: asyncio.Queue[Any] = asyncio.Queue()
         turn = asyncio.Event()
         self.characters += len(text)
         self._fetches.append(asyncio.create_task(self._fetch(text, queue, turn)))
         self._queues.put_nowait((text, queue, turn))
 
-    async def finish(self) -> None:
-        """Wait until every piece said so far has been sent."""
-        self._queues.put_nowait(None)
-        await asyncio.shield(self._player)
+    def unplayed_ms(self, played_ms: float | None) -> float:
+        """Audio sent but not played yet: by the client's latest mark, else by the clock."""
+        if self.first_audio_at is None:
+            return 0.0
+        if played_ms is None:
+            played_ms = (time.perf_counter() - self.first_audio_at) * 1000
+        return max(0.0, self.timeline.sent_ms() - played_ms)
 
     def mute(self) -> None:
         """Stop sending audio now; synchronous so no await can slip a frame out after it."""
@@ -134,7 +212,7 @@ class SpeechOutput:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
 
-    async def _fetch(self, text: str, queue: asyncio.Queue, turn: asyncio.Event) -> None:
+    async def _fetch(self, text: str, queue: asyncio.Queue[Any], turn: asyncio.Event) -> None:
         async with self._slots:
             started = time.perf_counter()
             try:
@@ -173,23 +251,22 @@ class SpeechOutput:
                 chunk, held = _join_waiting(chunk, queue)
                 if not started:
                     started = True
-                    await self._send_event(self._audio_start())
+                    await self._sink.send_event(self._audio_start())
                 if not self.timeline.pieces or self.timeline.pieces[-1] is not piece:
                     self.timeline.pieces.append(piece)
-                await self._send_audio(chunk)
+                await self._sink.send_audio(chunk)
                 self.timeline.bytes_sent += len(chunk)
                 if self.first_audio_at is None:
                     self.first_audio_at = time.perf_counter()
             piece.end_byte = self.timeline.bytes_sent
         if started and not self.muted:
-            await self._send_event({"type": "audio-end", "message_id": self._message_id})
+            await self._sink.send_event(AudioEnd(message_id=self._message_id))
 
-    def _audio_start(self) -> dict:
+    def _audio_start(self) -> AudioStart:
         fmt = self._voice.output_format
-        return {
-            "type": "audio-start",
-            "message_id": self._message_id,
-            "encoding": fmt.encoding,
-            "sample_rate": fmt.sample_rate,
-            "channels": fmt.channels,
-        }
+        return AudioStart(
+            message_id=self._message_id,
+            encoding=fmt.encoding,
+            sample_rate=fmt.sample_rate,
+            channels=fmt.channels,
+        )

@@ -1,17 +1,24 @@
-"""The runtime's one door to the database. Every call runs in Django's sync thread."""
+"""The runtime's one door to the database, and the transcript it keeps in memory.
+
+Every path that runs a conversation — the WebSocket, the REST text turn, a bridge — reads and
+writes through this module; each call is one trip to Django's sync thread. The runtime is
+system access: it reaches a session ``unscoped()``, after its transport has checked who may use
+the session (a token for it, or membership of its organization).
+"""
 
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from channels.db import database_sync_to_async
 
-from assistants.models import Assistant
+from assistants.models import Assistant, Membership
+from integrations.credentials import credentials_for
+from integrations.providers import ProviderCredentials
 from sessions import services
 from sessions.models import Message, Session
-from sessions.runtime.history import build_history
 
 
 @dataclass
@@ -20,31 +27,44 @@ class SessionContext:
     organization_id: uuid.UUID
     assistant: Assistant
     status: str
-    history: list[dict[str, Any]]
-    message_count: int
+    messages: list[Message]
+
+    @property
+    def is_over(self) -> bool:
+        return self.status in (Session.Status.ENDED, Session.Status.FAILED)
 
 
 @database_sync_to_async
 def load_context(session_id: uuid.UUID) -> SessionContext | None:
     session = (
-        Session.objects.select_related("assistant__organization").filter(pk=session_id).first()
+        Session.objects.unscoped()
+        .select_related("assistant__organization")
+        .filter(pk=session_id)
+        .first()
     )
     if session is None:
         return None
-    messages = list(session.messages.order_by("sequence"))
     return SessionContext(
         session_id=session.id,
         organization_id=session.organization_id,
         assistant=session.assistant,
         status=session.status,
-        history=build_history(session.assistant.system_prompt, messages),
-        message_count=len(messages),
+        messages=list(session.messages.order_by("sequence")),
     )
 
 
 @database_sync_to_async
-def append_message(session_id: uuid.UUID, **fields: Any) -> Message:
-    return services.message_append(session_id=session_id, **fields)
+def is_member(user: Any, organization_id: uuid.UUID) -> bool:
+    return Membership.objects.for_org(organization_id).filter(user=user).exists()
+
+
+@database_sync_to_async
+def provider_credentials(assistant: Assistant) -> dict[str, ProviderCredentials | None]:
+    """The credentials of every provider the assistant uses: its organization's, else ours."""
+    providers = {assistant.model_provider, assistant.transcriber_provider}
+    if assistant.voice_provider != Assistant.VoiceProvider.NONE:
+        providers.add(assistant.voice_provider)
+    return {name: credentials_for(assistant.organization_id, name) for name in providers}
 
 
 @database_sync_to_async
@@ -58,11 +78,108 @@ def end(session_id: uuid.UUID, reason: str, failed: bool = False) -> bool:
 
 
 @database_sync_to_async
-def save_assistant_message(session_id: uuid.UUID, **fields: Any) -> Message:
-    """Store an assistant message and add its usage to the session's, in one transaction."""
-    return services.message_append(session_id=session_id, role="assistant", **fields)
+def messages_from(session_id: uuid.UUID, sequence: int) -> list[Message]:
+    return list(Message.objects.unscoped().filter(session_id=session_id, sequence__gte=sequence))
 
 
 @database_sync_to_async
-def mark_interrupted(message_id: uuid.UUID, heard: str) -> None:
+def _append(session_id: uuid.UUID, role: str, fields: dict[str, Any]) -> Message:
+    return services.message_append(session_id=session_id, role=role, **fields)
+
+
+@database_sync_to_async
+def _cut(message_id: uuid.UUID, heard: str) -> None:
     services.message_update(message_id=message_id, interrupted=True, content=heard)
+
+
+@dataclass
+class Conversation:
+    """One session's conversation: what is stored, and the model's view of it, kept in step.
+
+    The only owner of the history the model sees and of the client's playback marks: every
+    message reaches both the database and the history through here, and so does the cut of
+    an interrupted reply to what was heard.
+    """
+
+    session_id: uuid.UUID
+    _history: list[dict[str, Any]] = field(default_factory=list)
+    _history_ids: list[uuid.UUID | None] = field(default_factory=list)
+    _marks: dict[str, float] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, context: SessionContext) -> Conversation:
+        conversation = cls(context.session_id)
+        if context.assistant.system_prompt:
+            conversation._remember(
+                None, {"role": "system", "content": context.assistant.system_prompt}
+            )
+        answered = {m.tool_call_id for m in context.messages if m.role == Message.Role.TOOL}
+        for message in context.messages:
+            item = _replayable(llm_message(message), answered)
+            if item is not None:
+                conversation._remember(message.id, item)
+        return conversation
+
+    def for_llm(self) -> list[dict[str, Any]]:
+        return list(self._history)
+
+    def mark(self, message_id: str, played_ms: float) -> None:
+        self._marks[message_id] = played_ms
+
+    def played_ms(self, message_id: uuid.UUID) -> float | None:
+        return self._marks.get(str(message_id))
+
+    async def add(self, role: str, content: str = "", **fields: Any) -> Message:
+        """Store a message (and add its usage to the session's), then let the model see it."""
+        message = await _append(self.session_id, role, {"content": content, **fields})
+        self._remember(message.id, llm_message(message))
+        return message
+
+    async def cut(self, message_id: uuid.UUID, heard: str) -> None:
+        """A stored reply was interrupted: keep only what the listener heard of it."""
+        await _cut(message_id, heard)
+        if message_id in self._history_ids:
+            index = self._history_ids.index(message_id)
+            del self._history[index], self._history_ids[index]
+        if heard:
+            self._remember(message_id, {"role": "assistant", "content": heard})
+
+    def _remember(self, message_id: uuid.UUID | None, item: dict[str, Any] | None) -> None:
+        if item is not None:
+            self._history.append(item)
+            self._history_ids.append(message_id)
+
+
+def llm_message(message: Message) -> dict[str, Any] | None:
+    """The chat-completions message for a stored one; None for what the model must not see."""
+    if message.role == Message.Role.TOOL:
+        return {"role": "tool", "tool_call_id": message.tool_call_id, "content": message.content}
+    if message.role == Message.Role.ASSISTANT:
+        executed = [c for c in message.tool_calls if c.get("executed", True)]
+        if not message.interrupted and executed:
+            return {
+                "role": "assistant",
+                "content": message.content or None,
+                "tool_calls": [_openai_tool_call(c) for c in executed],
+            }
+        return {"role": "assistant", "content": message.content} if message.content else None
+    return {"role": message.role, "content": message.content}
+
+
+def _openai_tool_call(call: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "id": call["id"],
+        "type": "function",
+        "function": {"name": call["name"], "arguments": call["arguments"]},
+    }
+
+
+def _replayable(item: dict[str, Any] | None, answered: set[str]) -> dict[str, Any] | None:
+    """A stored message as the model may see it again. A tool call without a stored result
+    (the process died mid-tool) would make the provider reject the whole history."""
+    if item is None or "tool_calls" not in item:
+        return item
+    calls = [c for c in item["tool_calls"] if c["id"] in answered]
+    if calls:
+        return {**item, "tool_calls": calls}
+    return {"role": "assistant", "content": item["content"]} if item["content"] else None

@@ -1,47 +1,63 @@
-"""One text turn driven over HTTP, through the same LiveSession as a voice call (no audio)."""
+"""One text turn driven over HTTP, through the same LiveSession as a voice call (no audio).
+
+Failures leave as typed exceptions for the view to map: ``TurnFailed`` (the provider failed
+after its retries; the user's message is stored) and ``TurnCrashed`` (a bug on our side).
+"""
 
 from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
-from typing import Any
 
-from channels.db import database_sync_to_async
-
+from integrations.errors import ProviderError
 from sessions.models import Message
+from sessions.protocol import ServerEvent, SessionEnded
 from sessions.runtime import store
 from sessions.runtime.session import LiveSession
+from sessions.runtime.turn import TurnState
+
+
+class SessionOver(Exception):
+    """The session has ended (or does not exist any more)."""
+
+
+class TurnFailed(Exception):
+    def __init__(self, error: ProviderError) -> None:
+        super().__init__(error.message)
+        self.error = error
+
+
+class TurnCrashed(Exception):
+    """The turn stopped on an unexpected error (logged with its traceback)."""
 
 
 @dataclass
 class CollectingSink:
-    events: list[dict[str, Any]] = field(default_factory=list)
+    """The session's events, kept for the HTTP response; a text turn produces no audio."""
 
-    async def send_event(self, event: dict[str, Any]) -> None:
+    events: list[ServerEvent] = field(default_factory=list)
+
+    async def send_event(self, event: ServerEvent) -> None:
         self.events.append(event)
 
     async def send_audio(self, chunk: bytes) -> None:
-        """A text turn has no audio; with_voice=False means none is produced."""
+        raise AssertionError("a text turn runs with_voice=False: no audio is produced")
 
     async def close(self) -> None:
-        """Nothing to close: the HTTP response ends the exchange."""
+        """The HTTP response ends the exchange: nothing to close."""
 
 
 @dataclass
 class TextTurnResult:
     messages: list[Message]
-    errors: list[dict[str, Any]]
     session_ended: str | None
 
 
-@database_sync_to_async
-def _messages_from(session_id: uuid.UUID, sequence: int) -> list[Message]:
-    return list(Message.objects.filter(session_id=session_id, sequence__gte=sequence))
-
-
 async def run_text_turn(session_id: uuid.UUID, content: str) -> TextTurnResult:
-    sink = CollectingSink()
     context = await store.load_context(session_id)
+    if context is None or context.is_over:
+        raise SessionOver()
+    sink = CollectingSink()
     live = LiveSession(sink, with_voice=False, timers=False)
     await live.start(context, greet=False)
     try:
@@ -49,9 +65,13 @@ async def run_text_turn(session_id: uuid.UUID, content: str) -> TextTurnResult:
         await live.wait_idle()
     finally:
         await live.close()
-    ended = [e["reason"] for e in sink.events if e["type"] == "session-ended"]
+    turn = live.turn
+    if turn is None or turn.state is not TurnState.DONE:
+        if turn is not None and turn.error is not None:
+            raise TurnFailed(turn.error)
+        raise TurnCrashed()
+    ended = [e.reason for e in sink.events if isinstance(e, SessionEnded)]
     return TextTurnResult(
-        messages=await _messages_from(session_id, user_message.sequence),
-        errors=[e for e in sink.events if e["type"] == "error"],
+        messages=await store.messages_from(session_id, user_message.sequence),
         session_ended=ended[0] if ended else None,
     )

@@ -1,32 +1,41 @@
 """One assistant turn: stream the LLM, speak as it writes, run tools, store every message.
 
-Every way out of a generation stores the assistant message: complete, failed, or cancelled
-(barge-in, end, disconnect). Tool calls run only after their generation finished uncancelled.
+A turn is an object with a state (queued, running, done, interrupted, failed) whose ``run`` is
+the body of one task the session owns. Every way out of a generation stores the assistant
+message: complete, failed, or cut short. Cutting short has one path, ``interrupt``: it
+silences the reply, cancels the generation if it is still running, and stores what the
+listener heard — from the client's playback mark, else from what was sent. Tool calls run only
+after their generation finished uncancelled.
 """
 
 from __future__ import annotations
 
 import asyncio
+import enum
 import time
 import uuid
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Literal
 
 from config import metrics
 from integrations.errors import ProviderError
-from integrations.llm import LLMClient, LLMUsage, TextDelta, ToolCallRequest
-from sessions.runtime import store
-from sessions.runtime.chunker import SpeechChunker
-from sessions.runtime.history import llm_message
+from integrations.llm import LLMClient, LLMEvent, LLMUsage, TextDelta, ToolCallRequest
+from sessions.protocol import (
+    AssistantDelta,
+    AssistantMessage,
+    Error,
+    Latency,
+    Sink,
+    ToolCall,
+    ToolResult,
+    Usage,
+)
 from sessions.runtime.speech import SpeechOutput, Voice
+from sessions.runtime.store import Conversation
 from sessions.runtime.tools import EnabledTools, outcome_payload, parse_arguments, run_tool_call
 
 MAX_TOOL_ROUNDS = 5
-
-
-class Sink(Protocol):
-    async def send_event(self, event: dict[str, Any]) -> None: ...
-    async def send_audio(self, chunk: bytes) -> None: ...
 
 
 @dataclass
@@ -62,139 +71,186 @@ class Reply:
     usage: LLMUsage | None = None
     llm_ttft_ms: float | None = None
     speech: SpeechOutput | None = None
-    history_item: dict[str, Any] | None = None
+    stored: bool = False
+
+    def heard(self, played_ms: float | None) -> str:
+        return self.speech.timeline.heard_text(played_ms) if self.speech else self.text
+
+    def unplayed_ms(self, played_ms: float | None) -> float:
+        return self.speech.unplayed_ms(played_ms) if self.speech else 0.0
 
 
-class TurnFailed(Exception):
-    def __init__(self, error: ProviderError) -> None:
-        super().__init__(error.message)
-        self.error = error
+class TurnState(enum.StrEnum):
+    QUEUED = "queued"  # waiting for a reply that may not be interrupted
+    RUNNING = "running"
+    DONE = "done"
+    INTERRUPTED = "interrupted"
+    FAILED = "failed"
 
 
 class Turn:
     def __init__(
         self,
         config: TurnConfig,
-        history: list[dict[str, Any]],
+        conversation: Conversation,
         sink: Sink,
         start: TurnStart,
-        marks: dict[str, float],
+        *,
+        say: str | None = None,
+        after: Turn | None = None,
     ) -> None:
         self.config = config
-        self.history = history
+        self.conversation = conversation
         self.sink = sink
         self.start = start
-        self.marks = marks
-        self.current: Reply | None = None
+        self.state = TurnState.QUEUED
+        self.error: ProviderError | None = None
         self.replies: list[Reply] = []
         self.ends_session: str | None = None
+        self.task: asyncio.Task[None] | None = None  # set by the session that owns it
+        self._say = say  # a fixed text (the first message) instead of the model's
+        self._after = after
+
+    @property
+    def active(self) -> bool:
+        return self.state in (TurnState.QUEUED, TurnState.RUNNING)
+
+    @property
+    def current(self) -> Reply | None:
+        return self.replies[-1] if self.replies else None
 
     async def run(self) -> None:
+        """The body of the turn's task."""
+        if self._after is not None and self._after.task is not None:
+            await asyncio.wait([self._after.task])
+        self.state = TurnState.RUNNING
+        try:
+            await self._converse()
+        except asyncio.CancelledError:
+            self.state = TurnState.INTERRUPTED
+            raise
+        except ProviderError as exc:
+            self.state, self.error = TurnState.FAILED, exc
+            metrics.observe_provider_error(exc)
+            await self.sink.send_event(provider_error(exc))
+        except BaseException:
+            self.state = TurnState.FAILED
+            raise
+        else:
+            self.state = TurnState.DONE
+
+    async def interrupt(self) -> Reply | None:
+        """Barge-in: silence the reply now, stop its generation, store what was heard.
+
+        Returns the reply that was cut short, or None when nothing was playing any more."""
+        task = self.task
+        if task is not None and not task.done():
+            reply = self.current
+            if reply and reply.speech:
+                reply.speech.mute()  # before any await: not one more frame goes out
+            task.cancel()
+            await asyncio.wait([task])  # the generation stores what was heard as it unwinds
+            return reply
+        reply = self.current
+        if reply is None or reply.unplayed_ms(self.conversation.played_ms(reply.id)) <= 0:
+            return None
+        await self._store_heard(reply)
+        return reply
+
+    # ---- generation --------------------------------------------------------------------
+
+    async def _converse(self) -> None:
+        if self._say is not None:
+            await self._generate(_fixed(self._say))
+            return
         if self.config.llm is None:
-            raise TurnFailed(
-                ProviderError(
-                    "openai", "unavailable", "No LLM credentials are configured.", retryable=False
-                )
+            raise ProviderError(
+                "openai", "unavailable", "No LLM credentials are configured.", retryable=False
             )
         for round_number in range(MAX_TOOL_ROUNDS + 1):
             # The last round offers no tools, so a looping model must answer in words.
-            reply = await self._generate(tools_allowed=round_number < MAX_TOOL_ROUNDS)
+            reply = await self._generate(self._llm_stream(tools=round_number < MAX_TOOL_ROUNDS))
             if not reply.tool_calls:
                 break
             await self._run_tools(reply)
-        if self.current and self._says_goodbye(self.current.text):
+        if self._says_goodbye(self.current):
             self.ends_session = self.ends_session or "end-call-phrase"
 
-    async def speak(self, text: str) -> None:
-        """Say a fixed text (the first message) exactly like a generated reply."""
-
-        async def events():
-            yield TextDelta(text)
-
-        await self._generate(source=events())
-
-    async def _generate(self, *, tools_allowed: bool = True, source=None) -> Reply:
-        reply = self.current = Reply()
+    async def _generate(self, source: AsyncIterator[LLMEvent]) -> Reply:
+        reply = Reply()
         self.replies.append(reply)
-        reply.speech = self._speech_for(reply)
+        if self.config.voice is not None:
+            reply.speech = SpeechOutput(
+                voice=self.config.voice, message_id=str(reply.id), sink=self.sink
+            )
         try:
-            await self._stream(reply, source or self._llm_stream(tools_allowed))
+            await self._stream(reply, source)
         except asyncio.CancelledError:
-            await asyncio.shield(self._store_cut_short(reply))
+            await asyncio.shield(self._store_heard(reply))
             raise
         except ProviderError as exc:
             if reply.speech:
                 await reply.speech.cancel()
             await self._store(reply, content=reply.text, error=exc.code)
-            raise TurnFailed(exc) from exc
+            raise
         await self._store(reply, content=reply.text)
         return reply
 
-    def _llm_stream(self, tools_allowed: bool):
+    def _llm_stream(self, *, tools: bool) -> AsyncIterator[LLMEvent]:
         config = self.config
+        assert config.llm is not None
         return config.llm.stream_chat(
             model=config.model,
-            messages=self.history,
-            tools=config.tools.schemas() if tools_allowed else None,
+            messages=self.conversation.for_llm(),
+            tools=config.tools.schemas() if tools else None,
             temperature=config.temperature,
             max_tokens=config.max_tokens,
         )
 
-    async def _stream(self, reply: Reply, stream) -> None:
-        chunker = SpeechChunker()
+    async def _stream(self, reply: Reply, source: AsyncIterator[LLMEvent]) -> None:
         llm_started = time.perf_counter()
-        async for event in stream:
+        message_id = str(reply.id)
+        async for event in source:
             if isinstance(event, TextDelta):
                 if reply.llm_ttft_ms is None:
                     reply.llm_ttft_ms = (time.perf_counter() - llm_started) * 1000
                 reply.text += event.text
                 await self.sink.send_event(
-                    {"type": "assistant-delta", "message_id": str(reply.id), "content": event.text}
+                    AssistantDelta(message_id=message_id, content=event.text)
                 )
-                self._say(reply, chunker.push(event.text))
+                if reply.speech:
+                    reply.speech.write(event.text)
             elif isinstance(event, ToolCallRequest):
                 reply.tool_calls.append(event)
             elif isinstance(event, LLMUsage):
                 reply.usage = event
-        self._say(reply, chunker.flush())
         if reply.speech:
             await reply.speech.finish()
             if reply.speech.failed:
                 metrics.observe_provider_error(reply.speech.failed)
                 await self.sink.send_event(tts_unavailable(reply.speech.failed))
 
-    def _speech_for(self, reply: Reply) -> SpeechOutput | None:
-        if self.config.voice is None:
-            return None
-        return SpeechOutput(
-            voice=self.config.voice,
-            message_id=str(reply.id),
-            send_event=self.sink.send_event,
-            send_audio=self.sink.send_audio,
-        )
+    # ---- storing -----------------------------------------------------------------------
 
-    @staticmethod
-    def _say(reply: Reply, pieces: list[str]) -> None:
-        if reply.speech:
-            for piece in pieces:
-                reply.speech.say(piece)
-
-    async def _store_cut_short(self, reply: Reply) -> None:
+    async def _store_heard(self, reply: Reply) -> None:
+        """The one way a cut-short reply is stored: as much of it as the listener heard."""
         if reply.speech:
             await reply.speech.cancel()
-            content = reply.speech.timeline.heard_text(self.marks.get(str(reply.id)))
+        heard = reply.heard(self.conversation.played_ms(reply.id))
+        if reply.stored:
+            await self.conversation.cut(reply.id, heard)
         else:
-            content = reply.text
-        await self._store(reply, content=content, interrupted=True)
+            await self._store(reply, content=heard, interrupted=True)
 
     async def _store(
         self, reply: Reply, *, content: str, interrupted: bool = False, error: str | None = None
     ) -> None:
+        reply.stored = True  # set before the write: a cut that follows is queued behind it
         usage = self._usage(reply)
-        message = await store.save_assistant_message(
-            self.config.session_id,
+        message = await self.conversation.add(
+            "assistant",
+            content,
             id=reply.id,
-            content=content,
             tool_calls=[_call_record(c, executed=not interrupted) for c in reply.tool_calls],
             interrupted=interrupted,
             latency=self._latency(reply, error),
@@ -204,21 +260,17 @@ class Turn:
         metrics.observe_reply(
             message.latency, outcome=outcome, first_of_turn=reply is self.replies[0]
         )
-        reply.history_item = llm_message(message)
-        if reply.history_item is not None:
-            self.history.append(reply.history_item)
         await self.sink.send_event(
-            {
-                "type": "assistant-message",
-                "message_id": str(reply.id),
-                "content": content,
-                "interrupted": interrupted,
-                "latency": message.latency,
-                "usage": usage,
-            }
+            AssistantMessage(
+                message_id=str(reply.id),
+                content=content,
+                interrupted=interrupted,
+                latency=message.latency,
+                usage=usage,
+            )
         )
 
-    def _usage(self, reply: Reply) -> dict[str, float]:
+    def _usage(self, reply: Reply) -> Usage:
         first = reply is self.replies[0]
         return {
             "prompt_tokens": reply.usage.prompt_tokens if reply.usage else 0,
@@ -227,10 +279,10 @@ class Turn:
             "stt_audio_seconds": round(self.start.stt_seconds, 3) if first else 0.0,
         }
 
-    def _latency(self, reply: Reply, error: str | None) -> dict[str, Any]:
+    def _latency(self, reply: Reply, error: str | None) -> Latency:
         speech = reply.speech
         first_audio = speech.first_audio_at if speech else None
-        latency = {
+        latency: Latency = {
             "stt_ms": _ms(self.start.stt_ms),
             "llm_ttft_ms": _ms(reply.llm_ttft_ms),
             "tts_ttfb_ms": _ms(speech.tts_ttfb_ms if speech else None),
@@ -238,61 +290,62 @@ class Turn:
             if first_audio
             else None,
         }
-        return {**latency, "error": error} if error else latency
+        if error:
+            latency["error"] = error
+        return latency
+
+    # ---- tools -------------------------------------------------------------------------
 
     async def _run_tools(self, reply: Reply) -> None:
         for call in reply.tool_calls:
             arguments = parse_arguments(call)
             await self.sink.send_event(
-                {
-                    "type": "tool-call",
-                    "id": call.id,
-                    "name": call.name,
-                    "arguments": arguments if arguments is not None else call.arguments,
-                }
+                ToolCall(
+                    id=call.id,
+                    name=call.name,
+                    arguments=arguments if arguments is not None else call.arguments,
+                )
             )
+        config = self.config
         outcomes = await asyncio.gather(
             *(
                 run_tool_call(
                     call,
-                    self.config.tools,
-                    organization_id=self.config.organization_id,
-                    assistant_id=self.config.assistant_id,
-                    session_id=self.config.session_id,
+                    config.tools,
+                    organization_id=config.organization_id,
+                    assistant_id=config.assistant_id,
+                    session_id=config.session_id,
                 )
                 for call in reply.tool_calls
             )
         )
         for call, outcome in zip(reply.tool_calls, outcomes, strict=True):
-            known = call.name in self.config.tools.tools
+            known = call.name in config.tools.tools
             metrics.TOOL_CALLS.labels(
                 call.name if known else "unknown", "ok" if outcome.ok else "error"
             ).inc()
-            message = await store.append_message(
-                self.config.session_id,
-                role="tool",
-                tool_call_id=call.id,
-                content=outcome_payload(outcome),
-            )
-            self.history.append(llm_message(message))
-            result = {"result": outcome.result} if outcome.ok else {"error": outcome.error}
+            await self.conversation.add("tool", outcome_payload(outcome), tool_call_id=call.id)
             await self.sink.send_event(
-                {
-                    "type": "tool-result",
-                    "id": call.id,
-                    "name": call.name,
-                    "ok": outcome.ok,
-                    **result,
-                }
+                ToolResult(
+                    id=call.id,
+                    name=call.name,
+                    ok=outcome.ok,
+                    result=outcome.result if outcome.ok else None,
+                    error=None if outcome.ok else outcome.error,
+                )
             )
             if not outcome.ok:  # the conversation goes on; the client still hears of the failure
                 await self.sink.send_event(tool_failed(call.name, outcome.error))
             if outcome.ends_session:
                 self.ends_session = "assistant-ended"
 
-    def _says_goodbye(self, text: str) -> bool:
-        lowered = text.lower()
+    def _says_goodbye(self, reply: Reply | None) -> bool:
+        lowered = reply.text.lower() if reply else ""
         return any(phrase.lower() in lowered for phrase in self.config.end_call_phrases)
+
+
+async def _fixed(text: str) -> AsyncIterator[LLMEvent]:
+    yield TextDelta(text)
 
 
 def _call_record(call: ToolCallRequest, *, executed: bool) -> dict[str, Any]:
@@ -303,13 +356,23 @@ def _ms(value: float | None) -> float | None:
     return None if value is None else round(value, 1)
 
 
-def tool_failed(name: str, error: str | None) -> dict[str, Any]:
-    return {"type": "error", "code": "tool_failed", "message": f"The tool {name} failed: {error}"}
+def provider_error(
+    error: ProviderError,
+    code: Literal["provider_unavailable", "stt_unavailable"] = "provider_unavailable",
+) -> Error:
+    return Error(
+        code=code,
+        message=f"{error.provider} is unavailable ({error.code}). Your message was saved.",
+        retryable=error.retryable,
+    )
 
 
-def tts_unavailable(error: ProviderError) -> dict[str, Any]:
-    return {
-        "type": "error",
-        "code": "tts_unavailable",
-        "message": f"Audio is unavailable for this reply ({error.code}); the text is complete.",
-    }
+def tool_failed(name: str, error: str | None) -> Error:
+    return Error(code="tool_failed", message=f"The tool {name} failed: {error}")
+
+
+def tts_unavailable(error: ProviderError) -> Error:
+    return Error(
+        code="tts_unavailable",
+        message=f"Audio is unavailable for this reply ({error.code}); the text is complete.",
+    )

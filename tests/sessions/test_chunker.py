@@ -2,7 +2,7 @@
 
 import pytest
 
-from sessions.runtime.chunker import MAX_PIECE_CHARS, SpeechChunker
+from sessions.runtime.speech import MAX_PIECE_CHARS, SpeechChunker
 
 
 def pieces_as_streamed(tokens: list[str]) -> list[list[str]]:

@@ -17,12 +17,12 @@ LONG_REPLY = (
 
 @database_sync_to_async
 def messages(session) -> list[Message]:
-    return list(Message.objects.filter(session=session).order_by("sequence"))
+    return list(Message.objects.unscoped().filter(session=session).order_by("sequence"))
 
 
 @database_sync_to_async
 def status_of(session) -> tuple[str, str]:
-    fresh = Session.objects.get(pk=session.pk)
+    fresh = Session.objects.unscoped().get(pk=session.pk)
     return fresh.status, fresh.ended_reason
 
 

@@ -42,7 +42,7 @@ def use_append_tool(assistant, **options) -> None:
 @database_sync_to_async
 def write_tools_unchecked(assistant, tools: list[dict]) -> None:
     """Tools as a stale or tampered row would hold them: validation refuses these options."""
-    Assistant.objects.filter(pk=assistant.pk).update(tools=tools)
+    Assistant.objects.unscoped().filter(pk=assistant.pk).update(tools=tools)
 
 
 @database_sync_to_async
@@ -52,7 +52,7 @@ def make_org(name: str):
 
 @database_sync_to_async
 def messages(session) -> list[Message]:
-    return list(Message.objects.filter(session=session).order_by("sequence"))
+    return list(Message.objects.unscoped().filter(session=session).order_by("sequence"))
 
 
 @database_sync_to_async

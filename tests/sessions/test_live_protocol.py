@@ -1,6 +1,7 @@
 """Refusals, bad input, provider faults, audio in, and ending: the socket never dies of them."""
 
 import asyncio
+import uuid
 
 import pytest
 from channels.db import database_sync_to_async
@@ -19,13 +20,14 @@ pytestmark = pytest.mark.django_db(transaction=True)
 @database_sync_to_async
 def messages(session) -> list[tuple[str, str]]:
     return [
-        (m.role, m.content) for m in Message.objects.filter(session=session).order_by("sequence")
+        (m.role, m.content)
+        for m in Message.objects.unscoped().filter(session=session).order_by("sequence")
     ]
 
 
 @database_sync_to_async
 def fresh(session) -> Session:
-    return Session.objects.get(pk=session.pk)
+    return Session.objects.unscoped().get(pk=session.pk)
 
 
 @database_sync_to_async
@@ -48,8 +50,6 @@ async def test_token_of_another_session_is_4401(providers, session, assistant):
 
 
 async def test_unknown_session_is_4404(providers, session):
-    import uuid
-
     missing = uuid.uuid4()
     assert (
         await LiveClient(f"/ws/sessions/{missing}/?token={ws_token_for(missing)}").close_code()
@@ -63,7 +63,7 @@ async def test_ended_session_is_4403(providers, session):
     assert await LiveClient.for_session(session.id).close_code() == 4403
 
 
-async def test_member_of_another_organization_is_4403_with_cookie(
+async def test_member_of_another_organization_gets_4404_as_for_a_made_up_id(
     providers, session, other_org, client
 ):
     outsider = await database_sync_to_async(UserFactory)()
@@ -71,7 +71,21 @@ async def test_member_of_another_organization_is_4403_with_cookie(
     await database_sync_to_async(client.force_login)(outsider)
     cookie = f"sessionid={client.cookies['sessionid'].value}".encode()
     live = LiveClient(f"/ws/sessions/{session.id}/", headers=[(b"cookie", cookie)])
-    assert await live.close_code() == 4403
+    assert await live.close_code() == 4404
+    made_up = LiveClient(f"/ws/sessions/{uuid.uuid4()}/", headers=[(b"cookie", cookie)])
+    assert await made_up.close_code() == 4404
+
+
+async def test_without_credentials_an_existing_and_a_made_up_session_answer_alike(
+    providers, session
+):
+    assert await LiveClient(f"/ws/sessions/{session.id}/").close_code() == 4401
+    assert await LiveClient(f"/ws/sessions/{uuid.uuid4()}/").close_code() == 4401
+
+
+async def test_a_websocket_to_an_unknown_path_is_closed_4404_not_a_server_error(providers):
+    for path in ("/ws/sessions/xyz/", "/ws/nothing-here/", "/"):
+        assert await LiveClient(path).close_code() == 4404
 
 
 async def test_member_of_the_organization_may_connect_with_cookie(providers, session, org, client):

@@ -38,7 +38,7 @@ def test_text_turn_returns_stored_messages(providers, session, private_key):
     assert body["session_ended"] is None
     again = api(private_key[1]).post(turn_url(session), {"content": "More"}, format="json")
     assert again.json()["messages"][-1]["content"] == "Second answer."
-    assert Message.objects.filter(session=session).count() == 4
+    assert Message.objects.unscoped().filter(session=session).count() == 4
     assert not providers.requests(provider="elevenlabs")  # a text turn makes no audio
 
 
@@ -60,7 +60,9 @@ def test_text_turn_provider_failure_is_502_and_keeps_the_message(providers, sess
     response = api(private_key[1]).post(turn_url(session), {"content": "Anyone?"}, format="json")
     assert response.status_code == 502
     assert response.json()["error"]["code"] == "provider_unavailable"
-    assert Message.objects.filter(session=session, role="user", content="Anyone?").exists()
+    assert (
+        Message.objects.unscoped().filter(session=session, role="user", content="Anyone?").exists()
+    )
 
 
 @pytest.mark.parametrize(
@@ -70,11 +72,11 @@ def test_text_turn_validates_its_body(providers, session, private_key, body):
     response = api(private_key[1]).post(turn_url(session), body, format="json")
     assert response.status_code == 400
     assert response.json()["error"]["fields"]
-    assert not Message.objects.filter(session=session).exists()
+    assert not Message.objects.unscoped().filter(session=session).exists()
 
 
 def test_text_turn_on_ended_session_is_409(providers, session, private_key):
-    Session.objects.filter(pk=session.pk).update(status="ended")
+    Session.objects.unscoped().filter(pk=session.pk).update(status="ended")
     response = api(private_key[1]).post(turn_url(session), {"content": "Hi"}, format="json")
     assert response.status_code == 409
 
@@ -87,7 +89,7 @@ def test_another_organizations_key_gets_404_and_changes_nothing(
     assert client.post(end_url(session)).status_code == 404
     session.refresh_from_db()
     assert session.status == "created"
-    assert not Message.objects.filter(session=session).exists()
+    assert not Message.objects.unscoped().filter(session=session).exists()
 
 
 def test_public_key_cannot_drive_or_end_sessions(providers, session, org):
@@ -121,5 +123,5 @@ def test_fresh_token_reconnects_and_is_refused_for_others(
     assert (
         api(other_private_key[1]).post(f"/api/v1/sessions/{session.id}/token/").status_code == 404
     )
-    Session.objects.filter(pk=session.pk).update(status="ended")
+    Session.objects.unscoped().filter(pk=session.pk).update(status="ended")
     assert api(private_key[1]).post(f"/api/v1/sessions/{session.id}/token/").status_code == 409

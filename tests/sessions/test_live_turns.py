@@ -13,13 +13,13 @@ pytestmark = pytest.mark.django_db(transaction=True)
 def stored(session) -> list[tuple[str, str, bool]]:
     return [
         (m.role, m.content, m.interrupted)
-        for m in Message.objects.filter(session=session).order_by("sequence")
+        for m in Message.objects.unscoped().filter(session=session).order_by("sequence")
     ]
 
 
 @database_sync_to_async
 def refreshed(session) -> Session:
-    return Session.objects.get(pk=session.pk)
+    return Session.objects.unscoped().get(pk=session.pk)
 
 
 async def test_connected_describes_session_and_audio(providers, session, assistant):
@@ -147,7 +147,7 @@ async def test_the_user_message_is_stored_before_the_model_is_called(providers, 
     """If what the user said cannot be stored, nothing else happens: no model call at all."""
     client = LiveClient.for_session(session.id)
     await client.connect()
-    await database_sync_to_async(Session.objects.filter(pk=session.pk).delete)()
+    await database_sync_to_async(Session.objects.unscoped().filter(pk=session.pk).delete)()
     await client.send(type="user-message", content="This cannot be stored")
     assert (await client.expect("error"))["code"] == "internal_error"
     assert providers.requests(path="/v1/chat/completions") == []

@@ -110,7 +110,7 @@ async def test_hanging_up_mid_reply_stores_the_reply_and_logs_no_error(
 
     async def stored() -> list:
         return await database_sync_to_async(list)(
-            Message.objects.filter(session=session).order_by("sequence")
+            Message.objects.unscoped().filter(session=session).order_by("sequence")
         )
 
     async with asyncio.timeout(10):
