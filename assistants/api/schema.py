@@ -90,6 +90,9 @@ def document_errors(result: dict, generator, request, public) -> dict:
     for operation in _operations(result):
         errors = {**ALWAYS, **_errors_for(operation)}
         responses = {**errors, **operation.get("responses", {})}
+        for status, response in responses.items():
+            if status[0] in "45" and "content" not in response:  # a view's own error response
+                response["content"] = {"application/json": {"schema": ERROR_REF}}
         operation["responses"] = dict(sorted(responses.items()))
     return result
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from uuid import UUID
 
 from asgiref.sync import sync_to_async
-from drf_spectacular.utils import extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.exceptions import APIException
 from rest_framework.request import Request
@@ -47,6 +47,16 @@ class TextTurnInputSerializer(StrictSerializer):
     content = StrictCharField(max_length=MAX_TEXT_CHARS, trim_whitespace=True)
 
 
+SESSION_ENDED = OpenApiResponse(description="`session_ended`: the session has ended.")
+TEXT_TURN_ERRORS = {
+    409: SESSION_ENDED,
+    500: OpenApiResponse(description="`internal_error`: a bug on our side; the message is saved."),
+    502: OpenApiResponse(
+        description="`provider_unavailable`: the model failed after its retries; the message "
+        "is saved and the session goes on."
+    ),
+}
+
 TextTurnOutput = inline_serializer(
     "TextTurnOutput",
     {
@@ -79,7 +89,7 @@ class SessionTokenView(OrganizationScopedAPIView):
         summary="New WebSocket token",
         description="A fresh ws_url and ws_token to (re)connect to a session that has not ended.",
         request=None,
-        responses={201: SessionCreatedOutputSerializer},
+        responses={201: SessionCreatedOutputSerializer, 409: SESSION_ENDED},
     )
     def post(self, request, pk):
         session = self.get_object()

@@ -114,7 +114,7 @@ class SessionMessagesView(OrganizationScopedAPIView, AsyncAPIView):
         "through the same runtime as a live call, and returns the messages this turn stored. "
         "409 if the session has ended; 502 if the model provider failed (the message is saved).",
         request=live.TextTurnInputSerializer,
-        responses={201: live.TextTurnOutput},
+        responses={201: live.TextTurnOutput, **live.TEXT_TURN_ERRORS},
     )
     async def post(self, request, pk):
         return await live.text_turn(self, request, pk)

@@ -125,3 +125,18 @@ def test_fresh_token_reconnects_and_is_refused_for_others(
     )
     Session.objects.unscoped().filter(pk=session.pk).update(status="ended")
     assert api(private_key[1]).post(f"/api/v1/sessions/{session.id}/token/").status_code == 409
+
+
+@pytest.mark.parametrize(
+    ("path", "operation_id", "codes"),
+    [
+        ("/api/v1/sessions/{id}/messages/", "post", {"409", "500", "502"}),
+        ("/api/v1/sessions/{id}/token/", "post", {"409"}),
+    ],
+)
+def test_the_schema_documents_the_live_endpoints_own_errors(path, operation_id, codes):
+    schema = APIClient().get("/api/v1/schema/", {"format": "json"}).json()
+    responses = schema["paths"][path][operation_id]["responses"]
+    for code in codes:
+        content = responses[code]["content"]["application/json"]["schema"]
+        assert content == {"$ref": "#/components/schemas/Error"}, code
