@@ -9,9 +9,12 @@ from django.core.exceptions import ImproperlyConfigured
 from config.env import derived_dev_key, env, parse_encryption_keys, positive_int, require
 
 BASE_DIR = Path(__file__).resolve().parent.parent
-env_file = BASE_DIR / ".env"
+# Variables already in the environment win over the file. ENV_FILE names another file.
+env_file = Path(env.str("ENV_FILE", default="") or BASE_DIR / ".env")
 if env_file.exists():
     env.read_env(str(env_file))
+elif "ENV_FILE" in env.ENVIRON:
+    raise ImproperlyConfigured(f"ENV_FILE names a file that does not exist: {env_file}")
 
 DEBUG = env.bool("DEBUG", default=False)
 TESTING = env.bool("TESTING", default=False)
