@@ -7,6 +7,7 @@ from channels.db import database_sync_to_async
 
 from sessions.models import Message, Session
 from tests.sessions.live import LiveClient
+from tests.sessions.test_live_protocol import HOSTILE_FRAMES
 
 pytestmark = pytest.mark.django_db(transaction=True)
 LONG_REPLY = (
@@ -199,3 +200,24 @@ async def test_disconnect_mid_reply_keeps_both_messages(slow, session):
     assert [(m.role, m.interrupted) for m in stored] == [("user", False), ("assistant", True)]
     assert stored[0].content == "Tell me everything"
     assert (await status_of(session))[0] == "active"  # it may resume
+
+
+async def test_hostile_frames_neither_interrupt_a_reply_nor_log_errors(slow, session, caplog):
+    slow.script_chat({"text": "One sentence. And another sentence after it."})
+    client = LiveClient.for_session(session.id)
+    await client.connect()
+    await client.send(type="user-message", content="Talk")
+    await client.expect("audio-start")
+    for frame, code in HOSTILE_FRAMES:
+        await client.send_raw(frame)
+        assert (await client.expect("error"))["code"] == code
+    final = await client.expect("assistant-message", timeout=10)
+    assert final["interrupted"] is False and not client.of_type("clear")
+    stored = (await messages(session))[-1]
+    assert (stored.role, stored.content, stored.interrupted) == (
+        "assistant",
+        final["content"],
+        False,
+    )
+    assert not [r for r in caplog.records if r.name.startswith("sessions") and r.levelno >= 40]
+    await client.disconnect()

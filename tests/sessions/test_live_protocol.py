@@ -160,12 +160,24 @@ BAD_FRAMES = [
         "invalid_field",
     ),
 ]
+MARK = '{"type": "mark", "message_id": "00000000-0000-0000-0000-000000000000", "played_ms": %s}'
+# What an outside test sent to keep replies out of the transcript or flood the error log.
+HOSTILE_FRAMES = [
+    (MARK % "1e400", "invalid_json"),  # overflows to inf
+    (MARK % "NaN", "invalid_json"),
+    (MARK % "Infinity", "invalid_json"),
+    (MARK % "1e12", "invalid_field"),  # finite, but no reply plays for 31 years
+    ('{"type": "user-message", "content": "a\\u0000b"}', "invalid_field"),
+    ('{"type": "user-message", "content": "\\ud800"}', "invalid_field"),
+    ("[" * 32_000 + "]" * 32_000, "invalid_json"),
+    ('{"type": "ping", "n": ' + "9" * 5_000 + "}", "invalid_json"),
+]
 
 
 async def test_bad_frames_get_error_events_and_the_socket_stays_open(providers, session):
     client = LiveClient.for_session(session.id)
     await client.connect()
-    for frame, code in BAD_FRAMES:
+    for frame, code in BAD_FRAMES + HOSTILE_FRAMES:
         await client.send_raw(frame)
         error = await client.expect("error")
         assert error["code"] == code, frame[:60]
