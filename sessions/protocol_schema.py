@@ -67,7 +67,8 @@ class _Builder:
     def __init__(self) -> None:
         self.defs: dict[str, Schema] = {}
 
-    def of(self, hint: object) -> Schema:
+    def of(self, hint: object, *, nullable: bool = True) -> Schema:
+        """``nullable=False`` drops None from a union: an ``omit_none`` field is never null."""
         origin, args = get_origin(hint), get_args(hint)
         if hint is Any:
             return {}
@@ -78,7 +79,8 @@ class _Builder:
         if origin is Literal:
             return {"const": args[0]} if len(args) == 1 else {"enum": list(args)}
         if origin in (Union, types.UnionType):
-            return _union([self.of(arg) for arg in args])
+            members = [arg for arg in args if nullable or arg is not type(None)]
+            return self.of(members[0]) if len(members) == 1 else _union(list(map(self.of, members)))
         if origin is dict:
             values = self.of(args[1])
             return {"type": "object", **({"additionalProperties": values} if values else {})}
@@ -116,10 +118,13 @@ class _Builder:
         properties: Schema = {"type": {"const": cls.type}}
         required = ["type"]
         for field in dataclasses.fields(cls):
+            omit_none = bool(field.metadata.get("omit_none"))
             constraints = {key: field.metadata[key] for key in CONSTRAINTS if key in field.metadata}
-            properties[field.name] = self.of(hints[field.name]) | constraints
+            properties[field.name] = (
+                self.of(hints[field.name], nullable=not omit_none) | constraints
+            )
             has_default = field.default is not dataclasses.MISSING
-            if not field.metadata.get("omit_none") and (sent or not has_default):
+            if not omit_none and (sent or not has_default):
                 required.append(field.name)
         schema: Schema = {
             "type": "object",
