@@ -97,7 +97,9 @@ def normalize_rich_text(items: Any, where: str) -> list[dict[str, Any]]:
     out = []
     for index, item in enumerate(items):
         text = item.get("text") if isinstance(item, dict) else None
-        content = text.get("content") if isinstance(text, dict) else None
+        if not isinstance(text, dict):
+            text = {}
+        content = text.get("content")
         if not isinstance(content, str):
             raise validation_error(
                 f"body failed validation: {where}[{index}].text.content should be defined."

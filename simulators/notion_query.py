@@ -6,6 +6,7 @@ Like Notion, a property filter must use the key of the property's type
 
 from __future__ import annotations
 
+from operator import attrgetter
 from typing import Any
 
 from simulators.notion_objects import plain_text, validation_error
@@ -72,8 +73,8 @@ def _compare(kind: str, operator: str, value: Any, operand: Any) -> bool:
         if empty:
             return False
         if operator in ("greater_than", "on_or_after"):
-            return value > operand if operator == "greater_than" else value >= operand
-        return value < operand if operator == "less_than" else value <= operand
+            return bool(value > operand if operator == "greater_than" else value >= operand)
+        return bool(value < operand if operator == "less_than" else value <= operand)
     raise validation_error(f"`{operator}` is not a valid filter condition for type `{kind}`.")
 
 
@@ -86,7 +87,7 @@ def sort_rows(rows: list[Any], sorts: Any, schema: dict[str, dict[str, Any]]) ->
         descending = sort.get("direction") == "descending"
         if "timestamp" in sort:
             attr = "created" if sort["timestamp"] == "created_time" else "edited"
-            ordered.sort(key=lambda row, a=attr: getattr(row, a), reverse=descending)
+            ordered.sort(key=attrgetter(attr), reverse=descending)
             continue
         name, _ = _spec(schema, sort.get("property"))
         present = [r for r in ordered if plain_value(r.properties[name]) not in (None, "", [])]
