@@ -4,7 +4,9 @@ Refusals accept and then close with a code, so the client can read the code (a c
 accept is an HTTP 403 without one): 4401 no valid token and no logged-in member (whether or not
 the session exists), 4404 no such session for this member (another organization's is the
 same: existence does not leak), 4403 the session has ended or a login cookie came from
-another site, 4429 organization at its concurrent-session limit.
+another site, 4400 an unknown connect option (``output`` is ``audio`` or ``text``), 4429
+organization at its concurrent-session limit. ``?output=text`` is a client that plays no audio:
+no speech is made, so its replies are never cut to what the clock says it heard.
 """
 
 from __future__ import annotations
@@ -82,6 +84,8 @@ class SessionConsumer(AsyncWebsocketConsumer):
         self.audio_budget = TokenBucket(AUDIO_FRAMES_PER_SECOND)
         context = await store.load_context(session_id)
         refusal = await self._refusal(context, session_id)
+        if refusal is None and self._query("output") not in ("", "audio", "text"):
+            refusal = 4400
         if refusal is None and context is not None and not await self._take_lease(context):
             refusal = 4429
         await self.accept()
@@ -89,13 +93,16 @@ class SessionConsumer(AsyncWebsocketConsumer):
             await super().close(code=refusal)
             return
         await self.channel_layer.group_add(session_group(session_id), self.channel_name)
-        self.live = LiveSession(self)
+        self.live = LiveSession(self, with_voice=self._query("output") != "text")
         metrics.LIVE_SESSIONS.inc()
         self.heartbeat = asyncio.create_task(self._keep_lease())
         await self.live.start(context)
 
+    def _query(self, name: str) -> str:
+        return parse_qs(self.scope.get("query_string", b"").decode()).get(name, [""])[0]
+
     async def _refusal(self, context: SessionContext | None, session_id: uuid.UUID) -> int | None:
-        token = parse_qs(self.scope.get("query_string", b"").decode()).get("token", [""])[0]
+        token = self._query("token")
         if not (token and ws_token_valid(token, session_id)):
             user = self.scope.get("user")
             if user is None or not user.is_authenticated:

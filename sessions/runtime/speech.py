@@ -86,6 +86,7 @@ PREFETCH = 3  # TTS requests in flight at once for one reply
 # Audio already waiting leaves in one frame: each frame costs a WebSocket send and a socket
 # write, which made up most of a spoken reply's CPU (see docs/PERFORMANCE.md).
 MAX_FRAME_BYTES = 32 * 1024
+CHARS_PER_SECOND = 15  # a usual speaking rate, to place the end of a piece still being sent
 _END = object()
 
 
@@ -113,13 +114,12 @@ class AudioTimeline:
     pieces: list[SpokenPiece] = field(default_factory=list)
     bytes_sent: int = 0
 
-    def heard_text(self, played_ms: float | None) -> str:
-        if played_ms is None:  # no playback mark: what was sent is what was heard
-            return " ".join(p.text for p in self.pieces)
-        played = int(played_ms * self.bytes_per_second / 1000)
+    def heard_text(self, played_ms: float) -> str:
+        """The words of the first ``played_ms`` of audio, never beyond what was sent."""
+        played = min(int(played_ms * self.bytes_per_second / 1000), self.bytes_sent)
         heard = []
         for piece in self.pieces:
-            end = piece.end_byte if piece.end_byte is not None else self.bytes_sent
+            end = piece.end_byte if piece.end_byte is not None else self._expected_end(piece)
             if played >= end:
                 heard.append(piece.text)
             elif played > piece.start_byte:
@@ -130,6 +130,15 @@ class AudioTimeline:
 
     def sent_ms(self) -> float:
         return self.bytes_sent * 1000 / self.bytes_per_second
+
+    def _expected_end(self, piece: SpokenPiece) -> int:
+        """Where the audio of a piece still being sent will end: at the pace of the pieces
+        already complete, else at a usual speaking rate; at least as far as it got."""
+        done = [p for p in self.pieces if p.end_byte is not None]
+        chars = sum(len(p.text) for p in done)
+        done_bytes = sum(p.end_byte - p.start_byte for p in done if p.end_byte is not None)
+        per_char = done_bytes / chars if chars else self.bytes_per_second / CHARS_PER_SECOND
+        return max(piece.start_byte + int(per_char * len(piece.text)), self.bytes_sent)
 
 
 def _join_waiting(chunk: bytes, queue: asyncio.Queue[Any]) -> tuple[bytes, object | None]:
@@ -193,13 +202,21 @@ class SpeechOutput:
         self._fetches.append(asyncio.create_task(self._fetch(text, queue, turn)))
         self._queues.put_nowait((text, queue, turn))
 
-    def unplayed_ms(self, played_ms: float | None) -> float:
-        """Audio sent but not played yet: by the client's latest mark, else by the clock."""
+    def played_ms(self, marked_ms: float | None) -> float:
+        """How much has been played: the client's latest mark, else the time since the first
+        audio went out (played as it arrives); never more than was sent."""
         if self.first_audio_at is None:
             return 0.0
-        if played_ms is None:
-            played_ms = (time.perf_counter() - self.first_audio_at) * 1000
-        return max(0.0, self.timeline.sent_ms() - played_ms)
+        if marked_ms is None:
+            marked_ms = (time.perf_counter() - self.first_audio_at) * 1000
+        return min(marked_ms, self.timeline.sent_ms())
+
+    def heard_text(self, marked_ms: float | None) -> str:
+        return self.timeline.heard_text(self.played_ms(marked_ms))
+
+    def unplayed_ms(self, marked_ms: float | None) -> float:
+        """Audio sent but not played yet."""
+        return self.timeline.sent_ms() - self.played_ms(marked_ms)
 
     def mute(self) -> None:
         """Stop sending audio now; synchronous so no await can slip a frame out after it."""

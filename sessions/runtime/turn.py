@@ -74,7 +74,7 @@ class Reply:
     stored: bool = False
 
     def heard(self, played_ms: float | None) -> str:
-        return self.speech.timeline.heard_text(played_ms) if self.speech else self.text
+        return self.speech.heard_text(played_ms) if self.speech else self.text
 
     def unplayed_ms(self, played_ms: float | None) -> float:
         return self.speech.unplayed_ms(played_ms) if self.speech else 0.0

@@ -6,6 +6,7 @@ import pytest
 from channels.db import database_sync_to_async
 
 from sessions.models import Message, Session
+from sessions.tokens import ws_path_for
 from tests.sessions.live import LiveClient
 from tests.sessions.test_live_protocol import HOSTILE_FRAMES
 
@@ -45,6 +46,7 @@ async def test_interrupt_stops_audio_at_once_and_stores_what_was_heard(slow, ses
     await client.connect()
     await client.send(type="user-message", content="Tell me a story")
     await first_audio(client)
+    await asyncio.sleep(0.5)  # "Sure," (~0.3 s of speech) has been heard by now
     await client.send(type="interrupt")
     clear = await client.expect("clear")
     after_clear = []
@@ -56,8 +58,7 @@ async def test_interrupt_stops_audio_at_once_and_stores_what_was_heard(slow, ses
     assert final["message_id"] == clear["message_id"] and final["interrupted"] is True
     stored = (await messages(session))[-1]
     assert stored.interrupted and stored.role == "assistant"
-    assert stored.content and len(stored.content) < len(LONG_REPLY)
-    assert LONG_REPLY.startswith(stored.content.split(" It goes")[0])
+    assert stored.content.startswith("Sure,") and "It goes" not in stored.content
     await client.disconnect()
 
 
@@ -221,3 +222,61 @@ async def test_hostile_frames_neither_interrupt_a_reply_nor_log_errors(slow, ses
     )
     assert not [r for r in caplog.records if r.name.startswith("sessions") and r.levelno >= 40]
     await client.disconnect()
+
+
+async def test_without_marks_an_interrupted_reply_keeps_only_what_the_clock_says_was_played(
+    slow, session
+):
+    slow.script_chat({"text": LONG_REPLY})
+    client = LiveClient.for_session(session.id)
+    await client.connect()
+    await client.send(type="user-message", content="Tell me a story")
+    await first_audio(client)
+    await asyncio.sleep(0.1)
+    await client.send(type="interrupt")
+    await client.expect("clear")
+    stored = (await messages(session))[-1]
+    assert stored.interrupted
+    # "Sure," takes ~0.3 s to say: 0.1 s in, not one whole word was heard (before, the
+    # whole piece being sent was stored as heard).
+    assert stored.content == ""
+    await client.disconnect()
+
+
+async def test_a_mark_beyond_the_audio_sent_counts_only_what_was_sent(slow, session):
+    slow.script_chat({"text": LONG_REPLY})
+    client = LiveClient.for_session(session.id)
+    await client.connect()
+    await client.send(type="user-message", content="Tell me a story")
+    start = await client.expect("audio-start")
+    await first_audio(client)
+    await client.send(type="mark", message_id=start["message_id"], played_ms=60_000)
+    await client.send(type="interrupt")
+    await client.expect("clear")
+    stored = (await messages(session))[-1]
+    assert stored.interrupted and stored.content == ""  # not even all of "Sure," was sent
+    await client.disconnect()
+
+
+async def test_a_text_only_client_gets_no_audio_and_its_replies_are_never_cut(slow, session):
+    slow.script_chat({"text": LONG_REPLY}, {"text": "Second."})
+    client = LiveClient(f"{ws_path_for(session.id)}&output=text")
+    connected = await client.connect()
+    assert connected["audio"]["output"] is None
+    await client.send(type="user-message", content="Tell me a story")
+    await client.expect("assistant-message", timeout=10)
+    await client.send(type="user-message", content="And then?")
+    await client.expect("assistant-message", timeout=10)
+    assert client.audio_bytes() == 0 and not client.of_type("clear")
+    stored = await messages(session)
+    assert [(m.role, m.interrupted) for m in stored][-3:] == [
+        ("assistant", False),
+        ("user", False),
+        ("assistant", False),
+    ]
+    assert stored[-3].content == LONG_REPLY
+    await client.disconnect()
+
+
+async def test_an_unknown_connect_option_value_is_refused_4400(providers, session):
+    assert await LiveClient(f"{ws_path_for(session.id)}&output=video").close_code() == 4400
