@@ -127,6 +127,20 @@ class ApiKey(models.Model):
     def revoke(self) -> None:
         self.revoked_at = self.revoked_at or timezone.now()
 
+    def clean(self) -> None:
+        """A new active key must fit under MAX_ACTIVE_API_KEYS_PER_ORGANIZATION (the rate limit
+        is the organization's, but a cap keeps leaked or forgotten keys few)."""
+        super().clean()
+        if not self._state.adding or self.revoked_at or self.organization_id is None:
+            return
+        limit = settings.MAX_ACTIVE_API_KEYS_PER_ORGANIZATION
+        active = ApiKey.objects.for_org(self.organization_id).active().count()
+        if active >= limit:
+            raise ValidationError(
+                f"The organization has {active} active API keys, the most allowed ({limit}):"
+                " revoke one before creating another."
+            )
+
 
 def prefix_of(raw_key: str) -> str | None:
     """The lookup prefix of a raw key ("vp_sk_0123456789ab"), or None if it is not one of ours."""

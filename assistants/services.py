@@ -77,6 +77,9 @@ def api_key_create(
         created_by=created_by,
     )
     raw_key = api_key.set_new_secret()
+    # Keys of one organization are created one at a time, so two at once cannot both pass the
+    # cap on active keys (ApiKey.clean).
+    Organization.objects.for_org(organization).select_for_update().get()
     api_key.full_clean()
     api_key.save()
     if allowed_assistants:

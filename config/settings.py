@@ -179,7 +179,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "assistants.api.pagination.Pagination",
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["assistants.api.parsers.JSONParser"],
-    "DEFAULT_THROTTLE_CLASSES": ["assistants.api.throttling.ApiKeyRateThrottle"],
+    "DEFAULT_THROTTLE_CLASSES": ["assistants.api.throttling.OrganizationRateThrottle"],
     "EXCEPTION_HANDLER": "assistants.api.errors.exception_handler",
     "DEFAULT_METADATA_CLASS": "assistants.api.metadata.EndpointMetadata",
     "UNAUTHENTICATED_USER": None,
@@ -234,6 +234,9 @@ PROVIDER_TIMEOUT_SECONDS = env.float("PROVIDER_TIMEOUT_SECONDS", default=30.0)
 SIMULATED_PROVIDERS: list[str] = env.list("SIMULATED_PROVIDERS", default=[])
 if not set(SIMULATED_PROVIDERS) <= {"openai", "elevenlabs"}:
     raise ImproperlyConfigured("SIMULATED_PROVIDERS may name only openai and elevenlabs")
+
+# API keys: active keys an organization may hold (its rate limit is shared by all of them).
+MAX_ACTIVE_API_KEYS_PER_ORGANIZATION = positive_int("MAX_ACTIVE_API_KEYS_PER_ORGANIZATION", 20)
 
 # Live sessions.
 WS_TOKEN_TTL_SECONDS = positive_int("WS_TOKEN_TTL_SECONDS", 300)

@@ -61,7 +61,7 @@ ALWAYS = {
     ),
     "403": _error("The key may not do this (public keys may only create sessions)."),
     "429": _error(
-        "Over the organization's per-key rate limit.",
+        "Over the organization's rate limit, shared by all its keys.",
         {
             "Retry-After": {
                 "schema": {"type": "integer", "minimum": 1},

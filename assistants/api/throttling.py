@@ -1,7 +1,8 @@
-"""Per-key rate limit: a fixed one-minute window counted in the shared cache.
+"""Per-organization rate limit: a fixed one-minute window counted in the shared cache.
 
-With REDIS_URL set the cache is Redis, so every server process counts against the same window.
-The limit is the organization's ``api_rate_limit_per_minute``, read when the key was verified.
+All of an organization's keys count against one budget, its ``api_rate_limit_per_minute``
+(read when the key was verified): counted per key, minting keys multiplied it. With REDIS_URL
+set the cache is Redis, so every server process counts against the same window.
 """
 
 from __future__ import annotations
@@ -16,7 +17,9 @@ from assistants.api.auth import ApiKeyUser
 WINDOW_SECONDS = 60
 
 
-class ApiKeyRateThrottle(BaseThrottle):
+class OrganizationRateThrottle(BaseThrottle):
+    """Requests made with an organization's keys, per organization and minute."""
+
     def __init__(self) -> None:
         self.retry_after: float | None = None
 
@@ -26,7 +29,7 @@ class ApiKeyRateThrottle(BaseThrottle):
             return True  # unauthenticated requests are refused before they cost anything
         now = time.time()
         window = int(now // WINDOW_SECONDS)
-        count = _count_request(f"ratelimit:{user.api_key.pk}:{window}")
+        count = _count_request(f"ratelimit:org:{user.organization.pk}:{window}")
         if count <= user.organization.api_rate_limit_per_minute:
             return True
         self.retry_after = (window + 1) * WINDOW_SECONDS - now

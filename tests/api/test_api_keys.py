@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import io
+
 import pytest
+from django.core.management import CommandError, call_command
+from django.urls import reverse
 
 from assistants.models import ApiKey
 from tests.api.conftest import client_for, error_of
@@ -109,3 +113,42 @@ def test_keys_cannot_be_read_one_by_one_or_edited(api, private_key):
     url = f"{LIST}{private_key[0].id}/"
     assert api.get(url).status_code == 405
     assert api.patch(url, {"name": "x"}, format="json").status_code == 405
+
+
+@pytest.fixture
+def key_cap(settings):
+    settings.MAX_ACTIVE_API_KEYS_PER_ORGANIZATION = 3
+    return 3
+
+
+def test_active_keys_are_capped_per_organization(api, org, other_api, key_cap):
+    # The key `api` uses is the first; two more fit.
+    assert [api.post(LIST, {"name": f"k{n}"}, format="json").status_code for n in (2, 3)] == [
+        201,
+        201,
+    ]
+    refused = api.post(LIST, {"name": "k4"}, format="json")
+    assert refused.status_code == 400
+    message = error_of(refused)["fields"]["non_field_errors"][0]
+    assert "3 active API keys" in message and "revoke" in message
+    assert ApiKey.objects.for_org(org).active().count() == 3
+    assert other_api.post(LIST, {"name": "theirs"}, format="json").status_code == 201
+
+
+def test_revoking_a_key_makes_room(api, org, key_cap):
+    created = [api.post(LIST, {"name": f"k{n}"}, format="json").json() for n in (2, 3)]
+    assert api.post(LIST, {"name": "k4"}, format="json").status_code == 400
+    assert api.delete(f"{LIST}{created[0]['id']}/").status_code == 204
+    assert api.post(LIST, {"name": "k4"}, format="json").status_code == 201
+
+
+def test_the_cap_holds_in_the_admin_and_the_command_too(admin_client, org, private_key, key_cap):
+    ApiKeyFactory.with_secret(organization=org)
+    ApiKeyFactory.with_secret(organization=org)
+    form = {"organization": org.pk, "name": "one too many", "kind": "private"}
+    response = admin_client.post(reverse("admin:assistants_apikey_add"), form)
+    assert response.status_code == 200  # the form again, with the reason
+    assert "3 active API keys" in str(response.context["adminform"].form.non_field_errors())
+    with pytest.raises(CommandError, match="3 active API keys"):
+        call_command("create_api_key", org.slug, stdout=io.StringIO())
+    assert ApiKey.objects.for_org(org).active().count() == 3

@@ -1,4 +1,5 @@
-"""Per-key rate limit: Organization.api_rate_limit_per_minute in a fixed one-minute window."""
+"""Per-organization rate limit: Organization.api_rate_limit_per_minute in a fixed one-minute
+window, shared by all the organization's keys (minting keys does not multiply it)."""
 
 from __future__ import annotations
 
@@ -21,7 +22,7 @@ def clock(monkeypatch):
 
 
 def set_limit(org, per_minute: int) -> None:
-    Organization.objects.filter(pk=org.pk).update(api_rate_limit_per_minute=per_minute)
+    Organization.objects.for_org(org).update(api_rate_limit_per_minute=per_minute)
 
 
 def test_over_the_limit_is_429_with_retry_after(api, org, clock):
@@ -44,12 +45,15 @@ def test_the_next_window_starts_afresh(api, org, clock):
     assert api.get(URL).status_code == 200
 
 
-def test_each_key_has_its_own_budget(api, org, clock):
-    set_limit(org, 1)
+def test_the_keys_of_an_organization_share_its_budget(api, org, other_api, clock):
+    set_limit(org, 2)
+    second_key = client_for(ApiKeyFactory.with_secret(organization=org)[1])
     assert api.get(URL).status_code == 200
+    assert second_key.get(URL).status_code == 200
+    assert second_key.get(URL).status_code == 429
     assert api.get(URL).status_code == 429
-    other_key = client_for(ApiKeyFactory.with_secret(organization=org)[1])
-    assert other_key.get(URL).status_code == 200
+    assert client_for(ApiKeyFactory.with_secret(organization=org)[1]).get(URL).status_code == 429
+    assert other_api.get(URL).status_code == 200  # another organization's budget is its own
 
 
 def test_the_limit_is_read_on_every_request(api, org, clock):
@@ -90,7 +94,7 @@ def test_the_counter_is_shared_through_redis(redis_url, api, org, private_key, c
     assert api.get(URL).status_code == 200
     other_process = caches.create_connection("default")
     window = int(clock["now"] // 60)
-    counter = f"ratelimit:{private_key[0].pk}:{window}"
+    counter = f"ratelimit:org:{org.pk}:{window}"
     assert other_process.get(counter) == 1
     other_process.incr(counter, 2)  # two requests served elsewhere
     assert api.get(URL).status_code == 429

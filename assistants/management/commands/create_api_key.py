@@ -1,3 +1,4 @@
+from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
 from assistants.models import ApiKey, Organization
@@ -18,7 +19,10 @@ class Command(BaseCommand):
         if organization is None:
             raise CommandError(f"No organization with slug {org_slug!r}.")
         kind = ApiKey.Kind.PUBLIC if public else ApiKey.Kind.PRIVATE
-        _, raw_key = api_key_create(
-            organization=organization, name=name, kind=kind, allowed_origins=origin
-        )
+        try:
+            _, raw_key = api_key_create(
+                organization=organization, name=name, kind=kind, allowed_origins=origin
+            )
+        except ValidationError as exc:  # e.g. the organization's cap on active keys
+            raise CommandError(" ".join(exc.messages)) from exc
         self.stdout.write(raw_key)
