@@ -122,3 +122,10 @@ def positive_int(name: str, default: int) -> int:
     if value <= 0:
         raise ImproperlyConfigured(f"{name} must be a positive integer, got {value}")
     return value
+
+
+def positive_float(name: str, default: float) -> float:
+    value = env.float(name, default=default)
+    if not value > 0 or value == float("inf"):
+        raise ImproperlyConfigured(f"{name} must be a positive number of seconds, got {value}")
+    return value

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from django.conf import settings
+
 from assistants.models import Assistant
 from integrations.providers import ProviderCredentials, build_llm, build_stt, build_tts
 from integrations.stt import STTClient
@@ -41,6 +43,8 @@ async def session_providers(context: SessionContext, *, with_voice: bool) -> Ses
             voice=_voice(assistant, creds) if with_voice else None,
             tools=EnabledTools.for_assistant(assistant.enabled_tools),
             end_call_phrases=list(assistant.end_call_phrases),
+            llm_provider=assistant.model_provider,
+            first_token_timeout=settings.LLM_FIRST_TOKEN_TIMEOUT_SECONDS,
         ),
         stt=_stt(assistant, creds),
         transcriber_model=assistant.transcriber_model,

@@ -52,6 +52,8 @@ class TurnConfig:
     voice: Voice | None
     tools: EnabledTools
     end_call_phrases: list[str] = field(default_factory=list)
+    llm_provider: str = "openai"
+    first_token_timeout: float = 10.0
 
 
 @dataclass
@@ -165,7 +167,10 @@ class Turn:
             return
         if self.config.llm is None:
             raise ProviderError(
-                "openai", "unavailable", "No LLM credentials are configured.", retryable=False
+                self.config.llm_provider,
+                "unavailable",
+                "No LLM credentials are configured.",
+                retryable=False,
             )
         for round_number in range(MAX_TOOL_ROUNDS + 1):
             # The last round offers no tools, so a looping model must answer in words.
@@ -191,7 +196,8 @@ class Turn:
         except ProviderError as exc:
             if reply.speech:
                 await reply.speech.cancel()
-            await self._store(reply, content=reply.text, error=exc.code)
+            if reply.text or reply.tool_calls:  # what the model said before it failed
+                await self._store(reply, content=reply.text, error=exc.code)
             raise
         await self._store(reply, content=reply.text)
         return reply
@@ -210,7 +216,7 @@ class Turn:
     async def _stream(self, reply: Reply, source: AsyncIterator[LLMEvent]) -> None:
         llm_started = time.perf_counter()
         message_id = str(reply.id)
-        async for event in source:
+        async for event in self._first_in_time(source):
             if isinstance(event, TextDelta):
                 if reply.llm_ttft_ms is None:
                     reply.llm_ttft_ms = (time.perf_counter() - llm_started) * 1000
@@ -229,6 +235,27 @@ class Turn:
             if reply.speech.failed:
                 metrics.observe_provider_error(reply.speech.failed)
                 await self.sink.send_event(tts_unavailable(reply.speech.failed))
+
+    async def _first_in_time(self, source: AsyncIterator[LLMEvent]) -> AsyncIterator[LLMEvent]:
+        """``source``, failing with a provider timeout when its first event is later than the
+        first-token timeout, retries included: a stalled provider surfaces in seconds."""
+        limit = self.config.first_token_timeout
+        try:
+            async with asyncio.timeout(limit):
+                first = await anext(aiter(source))
+        except StopAsyncIteration:
+            return
+        except TimeoutError:
+            await _close(source)
+            raise ProviderError(
+                self.config.llm_provider,
+                "timeout",
+                f"no first token within {limit:g} s",
+                retryable=True,
+            ) from None
+        yield first
+        async for event in source:
+            yield event
 
     # ---- storing -----------------------------------------------------------------------
 
@@ -346,6 +373,12 @@ class Turn:
 
 async def _fixed(text: str) -> AsyncIterator[LLMEvent]:
     yield TextDelta(text)
+
+
+async def _close(source: AsyncIterator[LLMEvent]) -> None:
+    aclose = getattr(source, "aclose", None)
+    if aclose is not None:
+        await aclose()
 
 
 def _call_record(call: ToolCallRequest, *, executed: bool) -> dict[str, Any]:

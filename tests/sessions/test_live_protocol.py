@@ -402,3 +402,19 @@ async def test_no_secret_reaches_the_client_over_a_full_session(providers, sessi
     token = client.comm.scope["query_string"].decode().split("token=")[1]
     for secret in ("sk-sim-openai-secret", "xi-sim-elevenlabs-secret", private_key[1], token):
         assert secret not in seen
+
+
+async def test_a_stalled_model_fails_the_turn_at_the_first_token_timeout(
+    providers, session, settings
+):
+    settings.LLM_FIRST_TOKEN_TIMEOUT_SECONDS = 0.5
+    providers.script_chat({"fault": "stall", "times": 5})
+    client = LiveClient.for_session(session.id)
+    await client.connect()
+    started = asyncio.get_running_loop().time()
+    await client.send(type="user-message", content="Hello?")
+    error = await client.expect("error", timeout=5)
+    assert error["code"] == "provider_unavailable" and "timeout" in error["message"]
+    assert asyncio.get_running_loop().time() - started < 3  # not 3 attempts x 10 s
+    assert await messages(session) == [("user", "Hello?")]  # no empty assistant message
+    await client.disconnect()
