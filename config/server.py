@@ -22,6 +22,7 @@ import asyncio
 import importlib.util
 import os
 import signal
+import socket
 import sys
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager, suppress
@@ -89,6 +90,13 @@ class Server(uvicorn.Server):
     instead of ten times: each tick wakes the process, ~0.2 ms of CPU on this kind of VM, so
     an idle process spent 2 ms of CPU a second on it (docs/PERFORMANCE.md). SIGTERM and
     Ctrl-C are noticed within a second instead of 0.1 s."""
+
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        # Before uvicorn closes the WebSockets with 1012: live clients hear why, and can resume.
+        from sessions.consumers import announce_shutdown
+
+        await announce_shutdown()
+        await super().shutdown(sockets)
 
     async def main_loop(self) -> None:
         counter = 0

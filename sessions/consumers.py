@@ -15,6 +15,7 @@ import asyncio
 import logging
 import time
 import uuid
+import weakref
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -40,6 +41,8 @@ from sessions.tokens import ws_token_valid
 
 logger = logging.getLogger(__name__)
 AUDIO_FRAMES_PER_SECOND = 200
+# This process's open live sockets, to warn them when the process stops (see announce_shutdown).
+_open_consumers: weakref.WeakSet[SessionConsumer] = weakref.WeakSet()
 
 
 class TokenBucket:
@@ -96,6 +99,7 @@ class SessionConsumer(AsyncWebsocketConsumer):
         self.live = LiveSession(self, with_voice=self._query("output") != "text")
         metrics.LIVE_SESSIONS.inc()
         self.heartbeat = asyncio.create_task(self._keep_lease())
+        _open_consumers.add(self)
         await self.live.start(context)
 
     def _query(self, name: str) -> str:
@@ -132,6 +136,7 @@ class SessionConsumer(AsyncWebsocketConsumer):
 
     async def disconnect(self, code: int) -> None:
         self.client_connected = False
+        _open_consumers.discard(self)
         if self.live is None:
             return
         metrics.LIVE_SESSIONS.dec()
@@ -194,6 +199,22 @@ class SessionConsumer(AsyncWebsocketConsumer):
 
     async def close(self, code: int | bool | None = 1000, reason: str | None = None) -> None:
         await super().close(code=code, reason=reason)
+
+
+async def announce_shutdown() -> None:
+    """The server process is stopping (SIGTERM): tell every live client of this process that it
+    may resume the session elsewhere, and store what was said, before the sockets close (1012)."""
+    consumers = list(_open_consumers)
+    notice = Error(
+        code="server_restarting",
+        message="The server is restarting. Reconnect (a fresh token from POST "
+        "/api/v1/sessions/{id}/token/) to resume this session.",
+        retryable=True,
+    )
+    await asyncio.gather(*(c.send_event(notice) for c in consumers), return_exceptions=True)
+    await asyncio.gather(
+        *(c.live.close() for c in consumers if c.live is not None), return_exceptions=True
+    )
 
 
 class UnknownPathConsumer(AsyncWebsocketConsumer):

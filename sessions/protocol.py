@@ -40,6 +40,7 @@ ErrorCode = Literal[
     "stt_unavailable",
     "tool_failed",
     "internal_error",
+    "server_restarting",
 ]
 
 
@@ -373,6 +374,9 @@ _PARSERS = {
 }
 
 
+_FIELD_NAMES = {cls: {"type", *(f.name for f in fields(cls))} for cls in CLIENT_MESSAGES}
+
+
 def _refuse_constant(name: str) -> Any:
     raise ValueError(f"{name} is not a JSON number")
 
@@ -424,6 +428,10 @@ def parse_text_frame(text: str) -> ClientMessage:
             "unknown_type", f"Unknown message type {repr(kind)[:40]}; expected one of {known}."
         )
     cls, parse = parser
+    unknown = set(data) - _FIELD_NAMES[cls]
+    if unknown:  # strict like the REST API: a misspelt field is an error, not silence
+        names = ", ".join(repr(name)[:40] for name in sorted(unknown)[:5])
+        raise ProtocolError("invalid_field", f"Unknown field(s) for {cls.type}: {names}.")
     return parse(data, cls)
 
 

@@ -128,12 +128,16 @@ async def test_sigterm_ends_a_live_call_and_the_process_within_seconds(
     providers, session, asgi_server
 ):
     """The housekeeping tick is a second (config/server.py): a deployment's SIGTERM still
-    closes open calls cleanly and the process exits well within its grace period."""
+    closes open calls cleanly — a server_restarting error event first, then close 1012 — and
+    the process exits well within its grace period."""
     server = asgi_server()
     async with websockets.connect(server.ws + ws_path_for(session.id)) as ws:
         await read_until(ws, "connected")
         server.process.terminate()
-        with pytest.raises(websockets.ConnectionClosed):
+        notice, _ = await asyncio.wait_for(read_until(ws, "error"), 5)
+        assert notice["code"] == "server_restarting" and notice["retryable"] is True
+        with pytest.raises(websockets.ConnectionClosed) as closed:
             await asyncio.wait_for(ws.recv(), 5)
+        assert closed.value.rcvd is not None and closed.value.rcvd.code == 1012
     # uvicorn re-raises the signal once it has shut down: the exit status says SIGTERM.
     assert await asyncio.to_thread(server.process.wait, 5) == -signal.SIGTERM
