@@ -45,6 +45,8 @@ class TurnResult:
         return self.error is None and self.first_audio_at is not None and self.done_at is not None
 
     def first_audio_ms(self) -> float:
+        if self.first_audio_at is None:
+            raise ValueError("no audio arrived in this turn")
         return (self.first_audio_at - self.sent_at) * 1000
 
 
@@ -62,11 +64,11 @@ class BenchSession:
     async def connect(self) -> bool:
         try:
             async with asyncio.timeout(CONNECT_TIMEOUT_S):
-                self.ws = await websockets.connect(
+                self.ws = ws = await websockets.connect(
                     self.ws_url, max_size=None, compression=None, ping_interval=None
                 )
                 while True:
-                    frame = await self.ws.recv()
+                    frame = await ws.recv()
                     if isinstance(frame, str) and json.loads(frame)["type"] == "connected":
                         self.connected = True
                         return True
@@ -77,20 +79,21 @@ class BenchSession:
     async def turn(self, content: str, limit_s: float, *, listen: bool = True) -> TurnResult:
         """Send one user-message and read the reply. ``listen``: then wait until the reply
         would have finished playing (audio arrives faster than it plays), as a caller does."""
+        ws = self._connection()
         result = TurnResult(sent_at=time.perf_counter())
         self.turns.append(result)
         try:
-            await self.ws.send(json.dumps({"type": "user-message", "content": content}))
+            await ws.send(json.dumps({"type": "user-message", "content": content}))
             async with asyncio.timeout(limit_s):
                 await self._read_reply(result)
             if result.message_id and result.audio_bytes:
                 played = result.audio_bytes / result.bytes_per_ms
-                if listen:
+                if listen and result.first_audio_at is not None:
                     ends = result.first_audio_at + played / 1000
                     await asyncio.sleep(max(0.0, ends - time.perf_counter()))
                 # A real client reports playback; without it the next turn would be a barge-in.
                 mark = {"type": "mark", "message_id": result.message_id, "played_ms": played}
-                await self.ws.send(json.dumps(mark))
+                await ws.send(json.dumps(mark))
         except TimeoutError:
             result.error = "turn timed out"
         except (OSError, websockets.WebSocketException) as exc:
@@ -106,9 +109,9 @@ class BenchSession:
     async def _read_reply(self, result: TurnResult) -> None:
         """Read until this turn's assistant-message. A late reply to an earlier turn (one that
         timed out) is skipped: audio belongs to the message of the last audio-start."""
-        audio_for = None
+        ws, audio_for = self._connection(), None
         while True:
-            frame = await self.ws.recv()
+            frame = await ws.recv()
             now = time.perf_counter()
             if isinstance(frame, bytes):
                 if audio_for is not None and audio_for == result.message_id:
@@ -134,6 +137,11 @@ class BenchSession:
                 result.server_latency = event.get("latency")
                 return
 
+    def _connection(self) -> websockets.ClientConnection:
+        if self.ws is None:
+            raise RuntimeError("connect() the session first")
+        return self.ws
+
     async def close(self) -> None:
         if self.ws is not None:
             try:
@@ -149,7 +157,7 @@ class LoopLag:
     def __init__(self, interval: float = 0.05) -> None:
         self.interval = interval
         self.samples: list[float] = []
-        self._task: asyncio.Task | None = None
+        self._task: asyncio.Task[None] | None = None
 
     async def _run(self) -> None:
         while True:
@@ -162,5 +170,6 @@ class LoopLag:
         return self
 
     async def __aexit__(self, *exc_info: object) -> None:
-        self._task.cancel()
-        await asyncio.gather(self._task, return_exceptions=True)
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)

@@ -16,10 +16,12 @@ from __future__ import annotations
 import asyncio
 import re
 import time
+from collections.abc import AsyncGenerator
 
 import httpx
 from elevenlabs.client import AsyncElevenLabs
 from openai import AsyncOpenAI
+from openai.types.chat import ChatCompletionMessageParam
 
 from bench.stack import Stack
 from bench.stats import FIRST_PIECE
@@ -64,13 +66,15 @@ class DirectClients:
         stream = await self.llm.chat.completions.create(
             model=MODEL, messages=_messages(question), stream=True
         )
-        text = ""
+        text, match = "", None
         async for chunk in stream:
             if chunk.choices and chunk.choices[0].delta.content:
                 text += chunk.choices[0].delta.content
                 if match := FIRST_PIECE.match(text):
                     break
         await stream.close()
+        if match is None:
+            raise RuntimeError(f"the LLM simulator's reply has no speakable piece: {text!r}")
         audio = self.tts.text_to_speech.stream(
             VOICE_ID, text=match.group(1), model_id=VOICE_MODEL, output_format="pcm_16000"
         )
@@ -109,6 +113,8 @@ async def sdk_cpu_per_turn(clients: DirectClients, question: str) -> dict[str, f
             text += chunk.choices[0].delta.content
     llm = time.thread_time() - started
     first = FIRST_PIECE.match(text)
+    if first is None:
+        raise RuntimeError(f"the LLM simulator's reply has no speakable piece: {text!r}")
     pieces = [first.group(1), *SENTENCE.split(text[first.end() :].strip())]
     slots = asyncio.Semaphore(3)
 
@@ -124,11 +130,11 @@ async def sdk_cpu_per_turn(clients: DirectClients, question: str) -> dict[str, f
     return {"llm_ms": llm * 1000, "tts_ms": (time.thread_time() - started) * 1000}
 
 
-def _messages(question: str) -> list[dict[str, str]]:
+def _messages(question: str) -> list[ChatCompletionMessageParam]:
     return [{"role": "system", "content": SYSTEM}, {"role": "user", "content": question}]
 
 
-async def _first_byte_ms(audio, started: float) -> float:
+async def _first_byte_ms(audio: AsyncGenerator[bytes, None], started: float) -> float:
     first = None
     async for chunk in audio:
         if chunk:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import random
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -84,7 +84,7 @@ class ControlStream:
     def __init__(self, stack: Stack) -> None:
         self.clients = DirectClients(stack)
         self.runs: list[list[float]] = []
-        self._task: asyncio.Task | None = None
+        self._task: asyncio.Task[None] | None = None
 
     async def _run(self) -> None:
         while True:
@@ -96,15 +96,16 @@ class ControlStream:
         return self
 
     async def __aexit__(self, *exc_info: object) -> None:
-        self._task.cancel()
-        await asyncio.gather(self._task, return_exceptions=True)
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
         await self.clients.aclose()
 
 
 class RssPeak:
     def __init__(self, pid: int) -> None:
         self.pid, self.peak_kb = pid, proc.rss_kb(pid)
-        self._task: asyncio.Task | None = None
+        self._task: asyncio.Task[None] | None = None
 
     async def _run(self) -> None:
         while True:
@@ -116,16 +117,17 @@ class RssPeak:
         return self
 
     async def __aexit__(self, *exc_info: object) -> None:
-        self._task.cancel()
-        await asyncio.gather(self._task, return_exceptions=True)
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
 
 
-Driver = Callable[[list[BenchSession]], Awaitable[None]]
+Driver = Callable[[list[BenchSession]], Coroutine[Any, Any, None]]
 
 
 async def settle(stack: Stack, *, idle_share: float = 0.05, limit_s: float = 30) -> None:
     """Wait until the server is idle, so one phase's backlog does not leak into the next."""
-    pid, deadline = stack.server.pid, time.perf_counter() + limit_s
+    pid, deadline = stack.server_process().pid, time.perf_counter() + limit_s
     while time.perf_counter() < deadline:
         before = proc.cpu_seconds(pid)
         await asyncio.sleep(1)
@@ -135,7 +137,7 @@ async def settle(stack: Stack, *, idle_share: float = 0.05, limit_s: float = 30)
 
 async def load(stack: Stack, count: int, drive: Driver, *, deadline_s: float) -> LoadResult:
     """Create and connect ``count`` sessions, let them sit idle, then ``drive`` them."""
-    pid = stack.server.pid
+    pid = stack.server_process().pid
     rss_fresh = proc.rss_kb(pid)
     sessions = [BenchSession(url) for url in await create_sessions(stack, count)]
     rss_before, cpu_before = proc.rss_kb(pid), proc.cpu_seconds(pid)
@@ -307,7 +309,8 @@ def _delta_lateness(turn: TurnResult, latency) -> list[float]:
 def _median_curve(runs: list[list[float]]) -> list[float]:
     """Per token index, the median lateness of the control streams."""
     length = max((len(run) for run in runs), default=0)
-    return [percentile([run[i] for run in runs if len(run) > i], 50) for i in range(length)]
+    medians = (percentile([run[i] for run in runs if len(run) > i], 50) for i in range(length))
+    return [median for median in medians if median is not None]  # some run reaches each i
 
 
 def _kinds(errors: list[str]) -> dict[str, int]:

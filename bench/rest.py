@@ -38,10 +38,10 @@ async def measure(stack: Stack, path: str, seconds: float, *, auth: bool) -> dic
                 else:
                     errors[kind] = errors.get(kind, 0) + 1
 
-        started, cpu_before = time.perf_counter(), proc.cpu_seconds(stack.server.pid)
+        started, cpu_before = time.perf_counter(), proc.cpu_seconds(stack.server_process().pid)
         await asyncio.gather(*(client() for _ in range(CONCURRENCY)))
         elapsed = time.perf_counter() - started
-        server_cpu = proc.cpu_seconds(stack.server.pid) - cpu_before
+        server_cpu = proc.cpu_seconds(stack.server_process().pid) - cpu_before
     return {
         "path": path,
         "concurrency": CONCURRENCY,

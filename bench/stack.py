@@ -43,10 +43,16 @@ class Stack:
     ws: str = ""
     api_key: str = ""
     assistant_id: str = ""
-    server: subprocess.Popen | None = None
-    processes: list[subprocess.Popen] = field(default_factory=list)
+    server: subprocess.Popen[bytes] | None = None
+    processes: list[subprocess.Popen[bytes]] = field(default_factory=list)
     drop_database: str | None = None
     profile: Path | None = None  # run the server under pyinstrument, write its report here
+
+    def server_process(self) -> subprocess.Popen[bytes]:
+        """The running server (``build`` starts it before it returns the stack)."""
+        if self.server is None:
+            raise RuntimeError("the stack's server is not started")
+        return self.server
 
 
 def free_port() -> int:
@@ -126,14 +132,12 @@ def _bench_database(workdir: Path) -> tuple[str, str | None]:
     return urlunsplit(parts._replace(path=f"/{name}")), name
 
 
-def _drop_database(stack: Stack) -> None:
+def _drop_database(name: str) -> None:
     import psycopg
     from psycopg import sql
 
     parts = urlsplit(os.environ["DATABASE_URL"])
-    drop = sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
-        sql.Identifier(stack.drop_database)
-    )
+    drop = sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
     with psycopg.connect(urlunsplit(parts._replace(path="/postgres")), autocommit=True) as conn:
         conn.execute(drop)
 
@@ -159,7 +163,7 @@ def _migrate_and_seed(stack: Stack) -> None:
     stack.api_key, stack.assistant_id = seeded["api_key"], seeded["assistant_id"]
 
 
-def _spawn(stack: Stack, name: str, args: list[str]) -> subprocess.Popen:
+def _spawn(stack: Stack, name: str, args: list[str]) -> subprocess.Popen[bytes]:
     log = (stack.workdir / f"{name}.log").open("wb")
     process = subprocess.Popen(
         [sys.executable, *args], cwd=ROOT, env=stack.env, stdout=log, stderr=subprocess.STDOUT
@@ -208,7 +212,7 @@ def _start_server(stack: Stack) -> None:
 
 def restart_server(stack: Stack) -> None:
     """A fresh server process (same database and simulators)."""
-    old = stack.server
+    old = stack.server_process()
     old.terminate()
     try:
         old.wait(timeout=15)
@@ -219,7 +223,7 @@ def restart_server(stack: Stack) -> None:
     _start_server(stack)
 
 
-def _wait_listening(stack: Stack, process: subprocess.Popen, name: str, port: int) -> None:
+def _wait_listening(stack: Stack, process: subprocess.Popen[bytes], name: str, port: int) -> None:
     deadline = time.monotonic() + START_TIMEOUT_S
     while time.monotonic() < deadline:
         if process.poll() is not None:
@@ -248,6 +252,6 @@ def teardown(stack: Stack, *, keep_workdir: bool = False) -> None:
             process.kill()
             process.wait()
     if stack.drop_database:
-        _drop_database(stack)
+        _drop_database(stack.drop_database)
     if not keep_workdir:
         shutil.rmtree(stack.workdir, ignore_errors=True)
