@@ -24,5 +24,6 @@ RUN DEBUG=0 SECRET_KEY=collectstatic-only-0123456789abcdefghijklmnopqrstuvwxyz \
 
 USER app
 EXPOSE 8000
+HEALTHCHECK --interval=10s --timeout=5s --start-period=20s CMD ["python", "-m", "config.healthcheck"]
 # Migrations run as a separate release step (see docker-compose.yml), not on every start.
 CMD ["sh", "-c", "exec python -m config.server --host 0.0.0.0 --port ${PORT} --proxy-headers"]
