@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from django.db import models
@@ -34,12 +35,14 @@ class EncryptedTextField(models.TextField):
         self.purpose = purpose or ""
         super().__init__(*args, **kwargs)
 
-    def contribute_to_class(self, cls: type[models.Model], name: str, **kwargs: Any) -> None:
-        super().contribute_to_class(cls, name, **kwargs)
+    def contribute_to_class(
+        self, cls: type[models.Model], name: str, private_only: bool = False
+    ) -> None:
+        super().contribute_to_class(cls, name, private_only=private_only)
         if not self._explicit_purpose:
             self.purpose = f"{cls._meta.app_label}.{cls._meta.model_name}.{name}"
 
-    def deconstruct(self) -> tuple[str, str, list[Any], dict[str, Any]]:
+    def deconstruct(self) -> tuple[str, str, Sequence[Any], dict[str, Any]]:
         name, path, args, kwargs = super().deconstruct()
         if self._explicit_purpose:
             kwargs["purpose"] = self._explicit_purpose

@@ -30,9 +30,14 @@ class ToolError(Exception):
 
 
 class Tool(Protocol):
-    name: str
-    description: str
-    parameters: dict[str, Any]  # JSON schema of the arguments object
-    timeout_seconds: float
+    # Read-only, so that frozen dataclasses (every tool here) satisfy the protocol.
+    @property
+    def name(self) -> str: ...
+    @property
+    def description(self) -> str: ...
+    @property
+    def parameters(self) -> dict[str, Any]: ...  # JSON schema of the arguments object
+    @property
+    def timeout_seconds(self) -> float: ...
 
     async def run(self, arguments: dict[str, Any], context: ToolContext) -> ToolOutcome: ...

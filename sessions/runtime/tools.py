@@ -24,8 +24,13 @@ class EnabledTools:
 
     @classmethod
     def for_assistant(cls, enabled: dict[str, dict[str, Any]]) -> EnabledTools:
-        found = {name: (get_tool(name), options) for name, options in enabled.items()}
-        return cls({name: pair for name, pair in found.items() if pair[0] is not None})
+        return cls(
+            {
+                name: (tool, options)
+                for name, options in enabled.items()
+                if (tool := get_tool(name)) is not None
+            }
+        )
 
     def schemas(self) -> list[dict[str, Any]] | None:
         return [openai_tool_schema(tool) for tool, _ in self.tools.values()] or None
