@@ -229,6 +229,9 @@ NOTION_CLIENT_SECRET = env.str("NOTION_CLIENT_SECRET", default="")
 NOTION_REDIRECT_URI = env.str("NOTION_REDIRECT_URI", default="")
 NOTION_API_BASE_URL = env.str("NOTION_API_BASE_URL", default="")
 PROVIDER_TIMEOUT_SECONDS = env.float("PROVIDER_TIMEOUT_SECONDS", default=30.0)
+# An organization's own base URL (set by a superuser) may point at loopback, private or
+# link-local addresses only when this is on (integrations/credentials.py: SSRF).
+PROVIDER_BASE_URLS_ALLOW_PRIVATE = env.bool("PROVIDER_BASE_URLS_ALLOW_PRIVATE", default=False)
 # Set by `python -m config.server --simulate-missing-providers` (make run) for the providers
 # its local simulators stand in for; every session's `connected` event says so.
 SIMULATED_PROVIDERS: list[str] = env.list("SIMULATED_PROVIDERS", default=[])

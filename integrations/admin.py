@@ -10,6 +10,7 @@ from django.contrib import admin
 from django.utils import timezone
 
 from assistants.admin_scoping import OrganizationScopedAdmin
+from integrations.credentials import validate_organization_base_url
 from integrations.models import NotionConnection, ProviderCredential
 
 
@@ -57,11 +58,14 @@ class ProviderCredentialForm(WriteOnlySecretForm):
         required=False,
         assume_scheme="https",
         help_text=ProviderCredential._meta.get_field("base_url").help_text,
+        validators=[validate_organization_base_url],  # no loopback/private hosts (SSRF)
     )
 
     class Meta:
         model = ProviderCredential
-        fields = ["organization", "provider", "base_url"]
+        # base_url is the declared field above; the admin lists it only for superusers (naming it
+        # here would make Django build the model's own field for everyone else).
+        fields = ["organization", "provider"]
 
 
 @admin.register(NotionConnection)
@@ -102,3 +106,9 @@ class ProviderCredentialAdmin(OrganizationScopedAdmin):
     readonly_fields = ["created_at"]
     list_display = ["provider", "organization", "base_url", "created_at"]
     list_filter = ["provider"]
+
+    def get_readonly_fields(self, request, obj=None):
+        # The server sends requests to a base URL: only platform operators choose where.
+        if request.user.is_superuser:
+            return self.readonly_fields
+        return [*self.readonly_fields, "base_url"]

@@ -8,6 +8,7 @@ pytestmark = pytest.mark.django_db
 
 def test_organization_key_wins_over_platform_key(settings, org, other_org):
     settings.OPENAI_API_KEY, settings.OPENAI_BASE_URL = "sk-platform", ""
+    settings.PROVIDER_BASE_URLS_ALLOW_PRIVATE = True  # llm.internal: an operator's own server
     ProviderCredential.objects.create(
         organization=org, provider="openai", api_key="sk-own", base_url="http://llm.internal/v1"
     )
