@@ -18,6 +18,7 @@ application = ProtocolTypeRouter(
         "http": RequestBodyLimit(django_asgi_app),  # chunked bodies get a length and a limit
         # Origin is checked by the consumer: a session token works from any origin (it is the
         # credential), a login cookie only from our own hosts (cross-site hijacking).
-        "websocket": LoginCookieMiddleware(URLRouter(websocket_urlpatterns)),
+        # types-channels wants a list of its own pattern type (python/typeshed#15080).
+        "websocket": LoginCookieMiddleware(URLRouter(websocket_urlpatterns)),  # type: ignore[arg-type]
     }
 )

@@ -20,13 +20,13 @@ class RequestIdMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        request.request_id = logs.new_request_id(request.headers.get(REQUEST_ID_HEADER))
-        token = logs.request_id.set(request.request_id)
+        request_id = logs.new_request_id(request.headers.get(REQUEST_ID_HEADER))
+        token = logs.request_id.set(request_id)
         try:
             response = self.get_response(request)
         finally:
             logs.request_id.reset(token)
-        response[REQUEST_ID_HEADER] = request.request_id
+        response[REQUEST_ID_HEADER] = request_id
         return response
 
 

@@ -19,7 +19,7 @@ any other, since its parts cannot be told apart before it is parsed.
 from __future__ import annotations
 
 import json
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from django.conf import settings
@@ -27,8 +27,9 @@ from django.conf import settings
 from assistants.api.parsers import too_large_message
 
 Scope = dict[str, Any]
-Receive = Callable[[], Awaitable[dict]]
-Send = Callable[[dict], Awaitable[None]]
+# As Django's ASGIHandler takes them.
+Receive = Callable[[], Awaitable[Mapping[str, Any]]]
+Send = Callable[[Mapping[str, Any]], Awaitable[None]]
 
 
 class RequestBodyLimit:
@@ -44,9 +45,8 @@ class RequestBodyLimit:
         limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
         declared = _header(scope, b"content-length")
         if declared is not None:
-            if _over(declared, limit) and not _header(scope, b"content-type", b"").startswith(
-                b"multipart/form-data"
-            ):
+            content_type = _header(scope, b"content-type") or b""
+            if _over(declared, limit) and not content_type.startswith(b"multipart/form-data"):
                 await _refuse_too_large(send, limit)
                 return
             await self.app(scope, receive, send)
@@ -68,11 +68,11 @@ class _ClientGone(Exception):
     pass
 
 
-def _header(scope: Scope, name: bytes, default: bytes | None = None) -> bytes | None:
+def _header(scope: Scope, name: bytes) -> bytes | None:
     for key, value in scope["headers"]:
         if key.lower() == name:
             return value
-    return default
+    return None
 
 
 def _over(declared: bytes, limit: int | None) -> bool:
@@ -84,7 +84,8 @@ def _over(declared: bytes, limit: int | None) -> bool:
 
 async def _read_body(receive: Receive, limit: int | None) -> bytes | None:
     """The whole body, or None as soon as it is longer than ``limit``."""
-    parts, size = [], 0
+    parts: list[bytes] = []
+    size = 0
     while True:
         message = await receive()
         if message["type"] == "http.disconnect":
@@ -103,7 +104,7 @@ def _replay(body: bytes, receive: Receive) -> Receive:
     (Django listens for the disconnect while a view runs)."""
     delivered = False
 
-    async def receive_again() -> dict:
+    async def receive_again() -> Mapping[str, Any]:
         nonlocal delivered
         if delivered:
             return await receive()
