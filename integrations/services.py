@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from asgiref.sync import async_to_sync
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
@@ -42,7 +42,7 @@ def notion_connection_save(
     grant: NotionGrant,
     kind: str,
     name: str = "",
-    connected_by: AbstractBaseUser | None = None,
+    connected_by: User | None = None,
 ) -> NotionConnection:
     """Store the token of a workspace: update the organization's connection to that workspace
     (marking it active again), or create one."""
@@ -80,7 +80,7 @@ def notion_connection_from_oauth_code(
     organization: Organization,
     code: str,
     config: OAuthConfig,
-    connected_by: AbstractBaseUser | None = None,
+    connected_by: User | None = None,
 ) -> NotionConnection:
     """Trade an OAuth code for a token and store it. Raises ProviderError when Notion refuses."""
     granted = async_to_sync(exchange_oauth_code)(
@@ -108,7 +108,7 @@ def notion_connection_from_token(
     organization: Organization,
     token: str,
     name: str = "",
-    connected_by: AbstractBaseUser | None = None,
+    connected_by: User | None = None,
 ) -> NotionConnection:
     """Store an internal integration token once Notion accepts it.
 

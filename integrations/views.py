@@ -9,6 +9,7 @@ from __future__ import annotations
 import uuid
 
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.models import User
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET
@@ -31,9 +32,15 @@ from integrations.services import notion_connection_from_oauth_code
 DENIED = "Access was declined on Notion's consent screen, so nothing was connected."
 
 
+class AuthenticatedHttpRequest(HttpRequest):
+    """What ``login_required`` lets through: the user is signed in, not anonymous."""
+
+    user: User
+
+
 @login_required
 @require_GET
-def notion_connect(request: HttpRequest) -> HttpResponse:
+def notion_connect(request: AuthenticatedHttpRequest) -> HttpResponse:
     try:
         config = oauth_config()
         organization = organization_to_connect(request.user, request.GET.get("organization"))
@@ -45,7 +52,7 @@ def notion_connect(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_GET
-def notion_callback(request: HttpRequest) -> HttpResponse:
+def notion_callback(request: AuthenticatedHttpRequest) -> HttpResponse:
     if request.GET.get("error"):
         message = DENIED if request.GET["error"] == "access_denied" else notion_error(request)
         return message_page(request, message, status=200)
@@ -67,7 +74,7 @@ def notion_callback(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_GET
-def notion_connection(request: HttpRequest, pk: uuid.UUID) -> HttpResponse:
+def notion_connection(request: AuthenticatedHttpRequest, pk: uuid.UUID) -> HttpResponse:
     """The result page: this connection and the organization's others (never a token)."""
     mine = NotionConnection.objects.for_orgs(organizations_of(request.user))
     connection = get_object_or_404(mine.select_related("organization"), pk=pk)

@@ -37,7 +37,8 @@ class LoginCookieMiddleware:
         key = _session_key(scope)
         if key:
             store = import_module(settings.SESSION_ENGINE).SessionStore
-            scope["user"] = await get_user({"session": store(key)})
+            # get_user reads scope["session"] only; types-channels asks for a whole scope.
+            scope["user"] = await get_user({"session": store(key)})  # type: ignore[typeddict-item]
         else:
             scope["user"] = AnonymousUser()  # no cookie: no database query on connect
         return await self.inner(scope, receive, send)

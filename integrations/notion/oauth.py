@@ -14,7 +14,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from django.conf import settings
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.core import signing
 from django.core.cache import cache
 
@@ -68,7 +68,7 @@ def oauth_config() -> OAuthConfig:
     return config
 
 
-def organization_to_connect(user: AbstractBaseUser, slug: str | None) -> Organization:
+def organization_to_connect(user: User, slug: str | None) -> Organization:
     """The organization named by ``slug``, or the only one the user manages."""
     manageable = organizations_of(user, MANAGER_ROLES)
     if slug:
@@ -86,7 +86,7 @@ def organization_to_connect(user: AbstractBaseUser, slug: str | None) -> Organiz
     raise OAuthRefused("Choose the organization to connect Notion to.", choices=choices)
 
 
-def sign_state(*, organization: Organization, user: AbstractBaseUser) -> str:
+def sign_state(*, organization: Organization, user: User) -> str:
     payload = {"org": str(organization.pk), "user": str(user.pk), "nonce": secrets.token_urlsafe()}
     return signing.TimestampSigner(salt=STATE_SALT).sign_object(payload)
 
@@ -104,7 +104,7 @@ def authorize_url(config: OAuthConfig, state: str) -> str:
     return f"{notion_base_url().rstrip('/')}/v1/oauth/authorize?{query}"
 
 
-def organization_from_state(state: str, user: AbstractBaseUser) -> Organization:
+def organization_from_state(state: str, user: User) -> Organization:
     """Check the callback's state for this user and spend its nonce. The organization it names
     must still count the user among its owners and admins."""
     payload = _unsigned_state(state)
