@@ -9,13 +9,18 @@ authentication.
 
 from __future__ import annotations
 
-from django.http import HttpResponse
+from typing import Any
+
+from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.utils.cache import patch_vary_headers
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
 
 PREFLIGHT_MAX_AGE = 600
 
 
-def is_preflight(request) -> bool:
+def is_preflight(request: HttpRequest | Request) -> bool:
     return (
         request.method == "OPTIONS"
         and "Origin" in request.headers
@@ -23,18 +28,22 @@ def is_preflight(request) -> bool:
     )
 
 
-class BrowserCallableMixin:
+class BrowserCallableMixin(APIView):
     """For an API view: answer CORS preflights, and let browsers read the answers to
     ``cors_methods`` requests."""
 
     cors_methods: tuple[str, ...] = ("POST",)
 
-    def initial(self, request, *args, **kwargs):
+    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
         if is_preflight(request):
             return  # answered by options(): nothing to authenticate, nothing is read
         super().initial(request, *args, **kwargs)
 
-    def options(self, request, *args, **kwargs):
+    # A handler may answer with any HttpResponse (DRF's finalize_response takes them); the stub
+    # narrows options() to DRF's Response.
+    def options(  # type: ignore[override]
+        self, request: Request, *args: Any, **kwargs: Any
+    ) -> HttpResponseBase:
         if not is_preflight(request):
             return super().options(request, *args, **kwargs)
         response = HttpResponse(status=204)
@@ -45,7 +54,9 @@ class BrowserCallableMixin:
         patch_vary_headers(response, ["Origin"])
         return response
 
-    def finalize_response(self, request, response, *args, **kwargs):
+    def finalize_response(
+        self, request: Request, response: Response, *args: Any, **kwargs: Any
+    ) -> Response:
         response = super().finalize_response(request, response, *args, **kwargs)
         origin = request.headers.get("Origin")
         if origin and request.method in self.cors_methods:

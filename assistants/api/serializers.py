@@ -128,8 +128,10 @@ class ApiKeyInputSerializer(StrictSerializer):
 
 class ApiKeyOutputSerializer(serializers.ModelSerializer):
     allowed_origins = StringListOutput(read_only=True)
-    allowed_assistant_ids = serializers.PrimaryKeyRelatedField(
-        source="allowed_assistants", many=True, read_only=True, pk_field=serializers.UUIDField()
+    allowed_assistant_ids: serializers.PrimaryKeyRelatedField[Assistant] = (
+        serializers.PrimaryKeyRelatedField(
+            source="allowed_assistants", many=True, read_only=True, pk_field=serializers.UUIDField()
+        )
     )
 
     class Meta:
