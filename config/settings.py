@@ -6,7 +6,14 @@ from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
 
-from config.env import derived_dev_key, env, parse_encryption_keys, positive_int, require
+from config.env import (
+    derived_dev_key,
+    env,
+    parse_encryption_keys,
+    positive_float,
+    positive_int,
+    require,
+)
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 # Variables already in the environment win over the file. ENV_FILE names another file.
@@ -255,6 +262,9 @@ MAX_ACTIVE_API_KEYS_PER_ORGANIZATION = positive_int("MAX_ACTIVE_API_KEYS_PER_ORG
 # Live sessions.
 WS_TOKEN_TTL_SECONDS = positive_int("WS_TOKEN_TTL_SECONDS", 300)
 WS_MESSAGES_PER_SECOND = positive_int("WS_MESSAGES_PER_SECOND", 50)
+# From a reply's request to the model's first token, retries included: past it the turn fails
+# with provider_unavailable (the user's message is kept) instead of hanging.
+LLM_FIRST_TOKEN_TIMEOUT_SECONDS = positive_float("LLM_FIRST_TOKEN_TIMEOUT_SECONDS", 10.0)
 
 METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
 LOG_FORMAT = env.str("LOG_FORMAT", default="text")
