@@ -37,7 +37,7 @@ from sessions.runtime import store
 from sessions.runtime.session import LiveSession
 from sessions.runtime.store import SessionContext
 from sessions.services import session_group
-from sessions.tokens import ws_token_valid
+from sessions.tokens import api_key_group, ws_token_claims
 
 logger = logging.getLogger(__name__)
 AUDIO_FRAMES_PER_SECOND = 200
@@ -73,13 +73,16 @@ class SessionConsumer(AsyncWebsocketConsumer):
     """The WebSocket transport of a live session: the session's ``Sink``."""
 
     live: LiveSession | None = None
-    lease: tuple[uuid.UUID, str] | None = None
+    lease: tuple[uuid.UUID, str] | None = None  # the organization's concurrent-session slot
+    holds_session = False  # this is the session's one live connection
+    joined = False  # member of the session's (and its token's key's) channel-layer groups
+    api_key_id: str | None = None  # the key that minted the connection's token
     # False once the client has gone: what the session still says (the stored reply's event
     # after a hang-up) has nobody to reach, and the server refuses sends on a closed socket.
     client_connected = True
 
     async def connect(self) -> None:
-        session_id = self.scope["url_route"]["kwargs"]["session_id"]
+        session_id = self.session_id = self.scope["url_route"]["kwargs"]["session_id"]
         self.connection_id = uuid.uuid4().hex
         headers = dict(self.scope.get("headers", []))
         logs.request_id.set(logs.new_request_id(headers.get(b"x-request-id", b"").decode()))
@@ -96,6 +99,14 @@ class SessionConsumer(AsyncWebsocketConsumer):
             await super().close(code=refusal)
             return
         await self.channel_layer.group_add(session_group(session_id), self.channel_name)
+        if self.api_key_id is not None:
+            await self.channel_layer.group_add(api_key_group(self.api_key_id), self.channel_name)
+        self.joined = True
+        if await self._hold_session(session_id):  # the previous connection stored meanwhile
+            context = await store.load_context(session_id)
+            if context is None or context.is_over:
+                await self._refuse_after_takeover()
+                return
         self.live = LiveSession(self, with_voice=self._query("output") != "text")
         metrics.LIVE_SESSIONS.inc()
         self.heartbeat = asyncio.create_task(self._keep_lease())
@@ -107,7 +118,12 @@ class SessionConsumer(AsyncWebsocketConsumer):
 
     async def _refusal(self, context: SessionContext | None, session_id: uuid.UUID) -> int | None:
         token = self._query("token")
-        if not (token and ws_token_valid(token, session_id)):
+        claims = ws_token_claims(token, session_id) if token else None
+        if claims is not None and claims.api_key_id is not None:
+            if not await store.api_key_active(claims.api_key_id):
+                return 4401  # the key that minted the token has been revoked
+            self.api_key_id = claims.api_key_id
+        if claims is None:
             user = self.scope.get("user")
             if user is None or not user.is_authenticated:
                 return 4401
@@ -121,6 +137,30 @@ class SessionConsumer(AsyncWebsocketConsumer):
             return 4403
         return None
 
+    async def _hold_session(self, session_id: uuid.UUID) -> bool:
+        """Become the session's one live connection, taking it over from an older one (which
+        stores what was said and closes with 4409). True if there was one."""
+        took_over = False
+        while not await concurrency.claim_session(session_id, self.connection_id):
+            took_over = True
+            holder = await concurrency.session_holder(session_id)
+            if holder is None:
+                continue  # it let go meanwhile: claim again
+            await self.channel_layer.group_send(
+                session_group(session_id),
+                {"type": "session.takeover", "holder": holder},
+            )
+            if not await concurrency.holder_left(session_id, holder) and (
+                await concurrency.replace_holder(session_id, holder, self.connection_id)
+            ):
+                break  # the holder did not answer: its process is gone
+        self.holds_session = True
+        return took_over
+
+    async def _refuse_after_takeover(self) -> None:
+        await self._let_go()
+        await super().close(code=4403)
+
     async def _take_lease(self, context: SessionContext) -> bool:
         limit = context.assistant.organization.max_concurrent_sessions
         granted = await concurrency.acquire(context.organization_id, self.connection_id, limit)
@@ -129,22 +169,32 @@ class SessionConsumer(AsyncWebsocketConsumer):
         return granted
 
     async def _keep_lease(self) -> None:
-        assert self.lease is not None
+        assert self.lease is not None and self.live is not None
         while True:
             await asyncio.sleep(concurrency.REFRESH_SECONDS)
             await concurrency.refresh(*self.lease)
+            await concurrency.refresh_session(self.live.session_id, self.connection_id)
 
     async def disconnect(self, code: int) -> None:
         self.client_connected = False
         _open_consumers.discard(self)
-        if self.live is None:
-            return
-        metrics.LIVE_SESSIONS.dec()
-        self.heartbeat.cancel()
-        await self.live.close()
-        await self.channel_layer.group_discard(
-            session_group(self.live.session_id), self.channel_name
-        )
+        if self.live is not None:
+            metrics.LIVE_SESSIONS.dec()
+            self.heartbeat.cancel()
+            await self.live.close()
+        await self._let_go()
+
+    async def _let_go(self) -> None:
+        """Give up the session and the organization's slot, whatever the connection got to."""
+        if self.holds_session:
+            self.holds_session = False
+            await concurrency.release_session(self.session_id, self.connection_id)
+        if self.joined:
+            self.joined = False
+            layer = self.channel_layer
+            await layer.group_discard(session_group(self.session_id), self.channel_name)
+            if self.api_key_id is not None:
+                await layer.group_discard(api_key_group(self.api_key_id), self.channel_name)
         if self.lease:
             await concurrency.release(*self.lease)
             self.lease = None
@@ -175,6 +225,27 @@ class SessionConsumer(AsyncWebsocketConsumer):
             await self.send_event(Error(code="internal_error", message="Something went wrong."))
 
     # ---- channel layer ---------------------------------------------------------------------
+
+    async def session_takeover(self, event: dict[str, Any]) -> None:
+        """A newer connection to this session: store what was said, let go, close 4409."""
+        if event.get("holder") != self.connection_id or self.live is None:
+            return  # meant for an earlier holder
+        await self.send_event(
+            Error(code="session_taken_over", message="A newer connection took this session over.")
+        )
+        self.heartbeat.cancel()
+        await self.live.close()
+        await self._let_go()
+        await super().close(code=4409)
+
+    async def api_key_revoked(self, event: dict[str, Any]) -> None:
+        """The key that minted this connection's token was revoked: the connection ends too."""
+        if self.live is None:
+            return
+        self.heartbeat.cancel()
+        await self.live.close()
+        await self._let_go()
+        await super().close(code=4401)
 
     async def session_end(self, event: dict[str, Any]) -> None:
         """`session.end` sent to the session's group, e.g. by POST /sessions/{id}/end/."""

@@ -41,6 +41,7 @@ ErrorCode = Literal[
     "tool_failed",
     "internal_error",
     "server_restarting",
+    "session_taken_over",
 ]
 
 

@@ -24,7 +24,8 @@ def ws_access_for(request, session: Session) -> WsAccess:
     """The absolute WebSocket URL of a session and its single-session token."""
     # Signed timestamps have whole seconds: rounding down never promises more than the token has.
     issued_at = timezone.now().replace(microsecond=0)
-    path = ws_path_for(session.id)
+    api_key = getattr(request, "auth", None)  # the key the session's token is minted by
+    path = ws_path_for(session.id, getattr(api_key, "pk", None))
     base = settings.PUBLIC_BASE_URL or f"{request.scheme}://{request.get_host()}"
     scheme, _, rest = base.partition("://")
     return WsAccess(

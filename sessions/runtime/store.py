@@ -14,7 +14,7 @@ from typing import Any
 
 from channels.db import database_sync_to_async
 
-from assistants.models import Assistant, Membership
+from assistants.models import ApiKey, Assistant, Membership
 from integrations.credentials import credentials_for
 from integrations.providers import ProviderCredentials
 from sessions import services
@@ -56,6 +56,12 @@ def load_context(session_id: uuid.UUID) -> SessionContext | None:
 @database_sync_to_async
 def is_member(user: Any, organization_id: uuid.UUID) -> bool:
     return Membership.objects.for_org(organization_id).filter(user=user).exists()
+
+
+@database_sync_to_async
+def api_key_active(api_key_id: str) -> bool:
+    """Whether the key that minted a WebSocket token is still active (not revoked)."""
+    return ApiKey.objects.unscoped().active().filter(pk=api_key_id).exists()
 
 
 @database_sync_to_async

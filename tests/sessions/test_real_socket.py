@@ -75,6 +75,23 @@ async def test_concurrency_limit_holds_across_two_server_processes(
         await read_until(ws, "connected")  # released when the first one left
 
 
+async def test_a_session_has_one_live_connection_across_two_server_processes(
+    providers, session, asgi_server, redis_url
+):
+    first, second = asgi_server(), asgi_server()
+    async with websockets.connect(first.ws + ws_path_for(session.id)) as older:
+        await read_until(older, "connected")
+        async with websockets.connect(second.ws + ws_path_for(session.id)) as newer:
+            await read_until(newer, "connected")
+            notice, _ = await read_until(older, "error")
+            assert notice["code"] == "session_taken_over"
+            with pytest.raises(websockets.ConnectionClosed) as closed:
+                await older.recv()
+            assert closed.value.rcvd.code == 4409
+            await newer.send(json.dumps({"type": "ping"}))
+            await read_until(newer, "pong")
+
+
 async def test_rest_end_on_one_process_ends_the_socket_on_another(
     providers, session, private_key, asgi_server, redis_url
 ):
