@@ -24,8 +24,8 @@ class ApiKeyInline(admin.TabularInline):
     model = ApiKey
     extra = 0
     can_delete = False
-    fields = ["name", "kind", "prefix", "created_at", "last_used_at", "revoked_at"]
-    readonly_fields = fields
+    readonly_fields = ("name", "kind", "prefix", "created_at", "last_used_at", "revoked_at")
+    fields = readonly_fields
     show_change_link = True
 
     def has_add_permission(self, request, obj=None) -> bool:

@@ -10,8 +10,16 @@ class MessageInline(admin.TabularInline):
     model = Message
     extra = 0
     ordering = ["sequence"]
-    fields = ["sequence", "role", "content", "tool_calls", "interrupted", "latency", "created_at"]
-    readonly_fields = fields
+    readonly_fields = (
+        "sequence",
+        "role",
+        "content",
+        "tool_calls",
+        "interrupted",
+        "latency",
+        "created_at",
+    )
+    fields = readonly_fields
     can_delete = False
 
     def has_add_permission(self, request, obj=None) -> bool:
