@@ -5,14 +5,15 @@ from __future__ import annotations
 from django.contrib import admin
 from django.http import Http404
 
-from assistants.models import Membership, Organization
+from assistants.models import Organization
 
 
 def organizations_of(user, roles: tuple[str, ...] | None = None):
-    memberships = Membership.objects.filter(user=user)
+    """The organizations ``user`` belongs to (with one of ``roles``, when given)."""
+    memberships = user.memberships.all()
     if roles:
         memberships = memberships.filter(role__in=roles)
-    return Organization.objects.filter(pk__in=memberships.values("organization"))
+    return Organization.objects.for_orgs(memberships.values("organization"))
 
 
 class OrganizationScopedAdmin(admin.ModelAdmin):
@@ -27,7 +28,7 @@ class OrganizationScopedAdmin(admin.ModelAdmin):
 
     def allowed_organizations(self, request):
         if request.user.is_superuser:
-            return Organization.objects.all()
+            return Organization.objects.unscoped()  # the operator sees every tenant
         return organizations_of(request.user, self.required_roles)
 
     def get_queryset(self, request):

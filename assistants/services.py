@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from asgiref.sync import async_to_sync
-from channels.layers import get_channel_layer
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission
 from django.core.exceptions import ValidationError
@@ -14,13 +12,13 @@ from django.utils import timezone
 from django.utils.text import slugify
 
 from assistants.models import ApiKey, Assistant, Membership, Organization
-from sessions.tokens import api_key_group
 
 
 def _unique_slug(name: str) -> str:
     base = slugify(name)[:70] or "org"
     slug, suffix = base, 2
-    while Organization.objects.filter(slug=slug).exists():
+    # Slugs are unique across every organization, so the check must see them all.
+    while Organization.objects.unscoped().filter(slug=slug).exists():
         slug, suffix = f"{base}-{suffix}", suffix + 1
     return slug
 
@@ -36,7 +34,7 @@ def organization_create(*, name: str, slug: str | None = None, owner=None) -> Or
 
 
 def membership_add(*, organization: Organization, user, role: str = Membership.Role.MEMBER):
-    membership, _ = Membership.objects.update_or_create(
+    membership, _ = Membership.objects.for_org(organization).update_or_create(
         user=user, organization=organization, defaults={"role": role}
     )
     return membership
@@ -130,12 +128,8 @@ def api_key_issue(
 
 
 def api_key_revoke(*, api_key: ApiKey) -> ApiKey:
-    """Revoke a key, and with it the WebSocket tokens it minted: open connections end (4401)."""
     api_key.revoke()
     api_key.save(update_fields=["revoked_at"])
-    async_to_sync(get_channel_layer().group_send)(
-        api_key_group(api_key.pk), {"type": "api_key.revoked"}
-    )
     return api_key
 
 

@@ -1,4 +1,9 @@
-"""Writes for sessions and their transcripts. Sync functions: async callers wrap them once."""
+"""Writes for sessions and their transcripts. Sync functions: async callers wrap them once.
+
+The functions that take a ``session_id`` serve the live runtime, which holds a session it was
+let into by a scoped lookup (the API view, or the WebSocket token signed for that session):
+their queries are ``unscoped()`` by design, not by accident.
+"""
 
 from __future__ import annotations
 
@@ -71,7 +76,12 @@ def message_append(*, session_id, role: str, content: str = "", **fields: Any) -
 
     One transaction, three statements. Sequences are gap-free and strictly increasing even
     with several writers: the session row stays locked from the SELECT until commit."""
-    session = Session.objects.select_for_update().only("last_sequence", "usage").get(pk=session_id)
+    session = (
+        Session.objects.unscoped()
+        .select_for_update()
+        .only("last_sequence", "usage")
+        .get(pk=session_id)
+    )
     session.last_sequence += 1
     changed = ["last_sequence"]
     if fields.get("usage"):
@@ -84,7 +94,7 @@ def message_append(*, session_id, role: str, content: str = "", **fields: Any) -
 
 
 def message_update(*, message_id, **fields: Any) -> None:
-    Message.objects.filter(pk=message_id).update(**fields)
+    Message.objects.unscoped().filter(pk=message_id).update(**fields)
 
 
 def usage_totals(totals: dict[str, float], usage: dict[str, float]) -> dict[str, float]:
@@ -97,19 +107,22 @@ def usage_totals(totals: dict[str, float], usage: dict[str, float]) -> dict[str,
 
 def session_activate(*, session_id) -> bool:
     """Mark a session active. False if it has already ended."""
-    updated = Session.objects.filter(
+    sessions = Session.objects.unscoped()
+    updated = sessions.filter(
         pk=session_id, status__in=[Session.Status.CREATED, Session.Status.ACTIVE]
     ).update(status=Session.Status.ACTIVE)
-    Session.objects.filter(pk=session_id, started_at__isnull=True).update(started_at=timezone.now())
+    sessions.filter(pk=session_id, started_at__isnull=True).update(started_at=timezone.now())
     return bool(updated)
 
 
 def session_end(*, session_id, reason: str, failed: bool = False) -> bool:
     """End a session once. Returns False if it was already over."""
     status = Session.Status.FAILED if failed else Session.Status.ENDED
-    updated = Session.objects.filter(
-        pk=session_id, status__in=[Session.Status.CREATED, Session.Status.ACTIVE]
-    ).update(status=status, ended_at=timezone.now(), ended_reason=reason[:100])
+    updated = (
+        Session.objects.unscoped()
+        .filter(pk=session_id, status__in=[Session.Status.CREATED, Session.Status.ACTIVE])
+        .update(status=status, ended_at=timezone.now(), ended_reason=reason[:100])
+    )
     return bool(updated)
 
 

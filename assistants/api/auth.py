@@ -59,7 +59,9 @@ def verify_api_key(raw_key: str) -> ApiKey | None:
     prefix = prefix_of(raw_key)
     if prefix is None:
         return None
-    api_key = ApiKey.objects.active().select_related("organization").filter(prefix=prefix).first()
+    # The auth boundary: the key is what tells whose organization this request acts for.
+    keys = ApiKey.objects.unscoped().active()
+    api_key = keys.select_related("organization").filter(prefix=prefix).first()
     if api_key is None or not api_key.matches(raw_key):
         return None
     return api_key
@@ -70,5 +72,5 @@ def touch_last_used(api_key: ApiKey) -> None:
     if not cache.add(f"apikey-used:{api_key.pk}", 1, timeout=int(LAST_USED_RESOLUTION.seconds)):
         return
     now = timezone.now()
-    ApiKey.objects.filter(pk=api_key.pk).update(last_used_at=now)
+    ApiKey.objects.for_org(api_key.organization_id).filter(pk=api_key.pk).update(last_used_at=now)
     api_key.last_used_at = now

@@ -17,7 +17,7 @@ def test_create_applies_model_defaults_and_returns_201(api, org):
     response = api.post(LIST, {"name": "Receptionist"}, format="json")
     assert response.status_code == 201
     body = response.json()
-    assistant = Assistant.objects.get(pk=body["id"])
+    assistant = Assistant.objects.unscoped().get(pk=body["id"])
     assert assistant.organization == org
     assert body["name"] == "Receptionist"
     assert body["temperature"] == 0.7

@@ -62,7 +62,7 @@ def test_connect_checks_the_token_with_notion_and_stores_it_encrypted(api, org, 
 
 def test_connecting_the_same_workspace_again_replaces_its_token(api, org, notion):
     first = api.post(LIST, {"token": notion.default_token, "name": "Team wiki"}, format="json")
-    NotionConnection.objects.update(status="broken")
+    NotionConnection.objects.for_org(org).update(status="broken")
     fresh = notion.new_token()
     again = api.post(LIST, {"token": fresh}, format="json")
     assert again.status_code == 201 and again.json()["id"] == first.json()["id"]
@@ -78,7 +78,7 @@ def test_a_token_notion_rejects_is_a_field_error(api, notion):
     response = api.post(LIST, {"token": "ntn_revoked_or_made_up"}, format="json")
     assert response.status_code == 400
     assert error_of(response)["fields"] == {"token": ["Notion rejected this token."]}
-    assert not NotionConnection.objects.exists()
+    assert not NotionConnection.objects.unscoped().exists()
 
 
 def test_notion_unavailable_is_a_502_and_stores_nothing(api, notion):
@@ -86,7 +86,7 @@ def test_notion_unavailable_is_a_502_and_stores_nothing(api, notion):
     response = api.post(LIST, {"token": notion.default_token}, format="json")
     assert response.status_code == 502
     assert error_of(response)["code"] == "provider_unavailable"
-    assert not NotionConnection.objects.exists()
+    assert not NotionConnection.objects.unscoped().exists()
 
 
 @pytest.mark.parametrize(
@@ -111,7 +111,7 @@ def test_bad_bodies_are_refused_before_calling_notion(api, notion, body, field):
 def test_disconnect_deletes_the_connection(api, org):
     connection = connect(org, "ntn_stored")
     assert api.delete(detail(connection.pk)).status_code == 204
-    assert not NotionConnection.objects.exists()
+    assert not NotionConnection.objects.unscoped().exists()
     assert api.delete(detail(connection.pk)).status_code == 404
 
 
@@ -119,7 +119,7 @@ def test_another_organizations_connection_is_a_404(other_api, org):
     connection = connect(org, "ntn_stored")
     response = other_api.delete(detail(connection.pk))
     assert response.status_code == 404 and error_of(response)["code"] == "not_found"
-    assert NotionConnection.objects.filter(pk=connection.pk).exists()
+    assert NotionConnection.objects.for_org(org).filter(pk=connection.pk).exists()
 
 
 def test_schema_documents_the_endpoints_without_a_token_in_any_answer():

@@ -43,7 +43,9 @@ def test_usage_sums_this_months_sessions_of_this_organization_only(api, assistan
     SessionFactory(assistant=assistant, usage={})  # a session that has not used anything yet
     last_month = SessionFactory(assistant=assistant, usage=usage(prompt_tokens=5000))
     start, _ = month_bounds(timezone.now())
-    Session.objects.filter(pk=last_month.pk).update(created_at=start - timedelta(seconds=1))
+    Session.objects.for_org(assistant.organization).filter(pk=last_month.pk).update(
+        created_at=start - timedelta(seconds=1)
+    )
     SessionFactory(assistant__organization=other_org, usage=usage(prompt_tokens=999))
 
     totals = api.get(URL).json()["usage"]

@@ -34,7 +34,7 @@ def test_a_chunked_patch_applies(org, private_key, asgi_server):
     assert "Content-Length" not in response.request.headers
     assert response.status_code == 200, response.text
     assert response.json()["temperature"] == 0.1
-    assert Assistant.objects.get(pk=assistant.pk).temperature == 0.1
+    assert Assistant.objects.for_org(assistant.organization).get().temperature == 0.1
 
 
 def send_chunked(port: int, path: str, headers: dict, body_size: int) -> bytes:
@@ -78,7 +78,7 @@ def test_a_chunked_body_over_the_limit_is_413_in_the_error_shape(org, private_ke
     error = json.loads(body)["error"]
     assert error["code"] == "payload_too_large"
     assert "2621440 bytes" in error["message"]
-    assert not Assistant.objects.exists()
+    assert not Assistant.objects.unscoped().exists()
 
 
 def test_a_declared_length_over_the_limit_is_refused_before_the_body_is_sent(

@@ -27,7 +27,7 @@ def test_start_returns_the_session_with_a_websocket_url_and_token(api, assistant
     response = start(api, assistant, metadata={"customer": "42"})
     assert response.status_code == 201
     body = response.json()
-    session = Session.objects.get(pk=body["id"])
+    session = Session.objects.unscoped().get(pk=body["id"])
     assert session.assistant == assistant and session.organization == assistant.organization
     assert body["status"] == "created" and body["channel"] == "api"
     assert body["metadata"] == {"customer": "42"}
@@ -58,7 +58,7 @@ def test_start_without_metadata_stores_an_empty_object(api, assistant):
 
 
 def test_get_includes_status_and_usage(api, session):
-    Session.objects.filter(pk=session.pk).update(
+    Session.objects.for_org(session.organization).filter(pk=session.pk).update(
         status=Session.Status.ENDED,
         usage={
             "prompt_tokens": 10,
@@ -98,7 +98,9 @@ def sessions_to_filter(org, assistant):
         "ended": SessionFactory(assistant=assistant, status="ended"),
         "other_assistant": SessionFactory(assistant=other, status="active"),
     }
-    Session.objects.filter(pk=made["old_web"].pk).update(created_at=now - timedelta(days=3))
+    Session.objects.for_org(org).filter(pk=made["old_web"].pk).update(
+        created_at=now - timedelta(days=3)
+    )
     return made, other
 
 
@@ -191,21 +193,21 @@ def test_public_key_from_another_origin_is_403(public_key, assistant, origin):
     response = start(public_client(public_key, origin), assistant)
     assert response.status_code == 403
     assert error_of(response)["code"] == "permission_denied"
-    assert not Session.objects.exists()
+    assert not Session.objects.unscoped().exists()
 
 
 def test_public_key_for_an_assistant_not_in_its_list_is_403(public_key, org):
     not_allowed = AssistantFactory(organization=org)
     response = start(public_client(public_key), not_allowed)
     assert response.status_code == 403
-    assert not Session.objects.exists()
+    assert not Session.objects.unscoped().exists()
 
 
 def test_public_key_for_another_organizations_assistant_is_403(public_key, other_org):
     foreign = AssistantFactory(organization=other_org)
     response = start(public_client(public_key), foreign)
     assert response.status_code == 403
-    assert not Session.objects.exists()
+    assert not Session.objects.unscoped().exists()
 
 
 def test_public_key_for_its_archived_assistant_is_400(api, public_key, assistant):
@@ -213,7 +215,7 @@ def test_public_key_for_its_archived_assistant_is_400(api, public_key, assistant
     api.delete(f"/api/v1/assistants/{assistant.id}/")
     response = start(public_client(public_key), assistant)
     assert response.status_code == 400
-    assert Session.objects.count() == 1
+    assert Session.objects.unscoped().count() == 1
 
 
 def test_public_key_body_is_validated_like_any_other(public_key):

@@ -132,17 +132,18 @@ def test_assistant_create_refuses(api, case):
     error = error_of(response)
     assert error["code"] == "invalid"
     assert field in error["fields"]
-    assert not Assistant.objects.exists()
+    assert not Assistant.objects.unscoped().exists()
 
 
 @pytest.mark.parametrize("case", INVALID_ASSISTANT_FIELDS, ids=case_id)
 def test_assistant_update_refuses(api, assistant, case):
     field, value = case
-    before = Assistant.objects.filter(pk=assistant.pk).values().get()
+    stored = Assistant.objects.for_org(assistant.organization).filter(pk=assistant.pk)
+    before = stored.values().get()
     response = api.patch(f"{ASSISTANTS}{assistant.id}/", {field: value}, format="json")
     assert response.status_code == 400, response.content
     assert field in error_of(response)["fields"]
-    assert Assistant.objects.filter(pk=assistant.pk).values().get() == before
+    assert stored.values().get() == before
 
 
 @pytest.mark.parametrize("case", VALID_ASSISTANT_BOUNDARIES, ids=case_id)
@@ -186,7 +187,7 @@ def test_session_create_refuses(api, assistant, case):
     response = api.post(SESSIONS, payload, format="json")
     assert response.status_code == 400, response.content
     assert field in error_of(response)["fields"]
-    assert not Session.objects.exists()
+    assert not Session.objects.unscoped().exists()
 
 
 def test_session_create_needs_an_assistant(api):
@@ -221,12 +222,12 @@ INVALID_API_KEY_FIELDS = [
 @pytest.mark.parametrize("case", INVALID_API_KEY_FIELDS, ids=case_id)
 def test_api_key_create_refuses(api, case):
     field, value = case
-    keys_before = ApiKey.objects.count()
+    keys_before = ApiKey.objects.unscoped().count()
     payload = {"name": "k", "kind": "public", field: value}
     response = api.post(API_KEYS, payload, format="json")
     assert response.status_code == 400, response.content
     assert field in error_of(response)["fields"]
-    assert ApiKey.objects.count() == keys_before
+    assert ApiKey.objects.unscoped().count() == keys_before
 
 
 RAW_BODIES = [
@@ -254,7 +255,7 @@ def test_bodies_that_are_not_a_json_object(api, case):
     response = api.generic("POST", ASSISTANTS, body, content_type=content_type)
     assert response.status_code == status, response.content
     assert error_of(response)["code"] == code
-    assert not Assistant.objects.exists()
+    assert not Assistant.objects.unscoped().exists()
 
 
 def test_an_unknown_charset_is_ignored_as_django_does(api):

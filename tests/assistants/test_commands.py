@@ -21,10 +21,10 @@ def test_create_organization_prints_slug_and_working_private_key():
     output = run("create_organization", "Acme Corp", "--owner-email", "boss@acme.test")
     slug = output.split("organization: ")[1].split()[0]
     raw_key = output.split("(shown once): ")[1].strip()
-    organization = Organization.objects.get(slug=slug)
+    organization = Organization.objects.unscoped().get(slug=slug)
     api_key = verify_api_key(raw_key)
     assert api_key.organization == organization and api_key.kind == ApiKey.Kind.PRIVATE
-    owner = Membership.objects.get(organization=organization)
+    owner = Membership.objects.for_org(organization).get()
     assert (owner.user.email, owner.role) == ("boss@acme.test", "owner")
     assert owner.user.is_staff
 
@@ -45,9 +45,9 @@ def test_bootstrap_demo_is_idempotent_and_prints_working_credentials(tmp_path):
     saved = json.loads(creds.read_text())
     assert saved["api_key"] in first and saved["api_key"] in second
     assert verify_api_key(saved["api_key"]).organization.slug == "demo"
-    assert Organization.objects.filter(slug="demo").count() == 1
-    assert Assistant.objects.filter(organization__slug="demo").count() == 1
-    assert ApiKey.objects.filter(organization__slug="demo").count() == 1
+    demo = Organization.objects.unscoped().get(slug="demo")
+    assert Assistant.objects.for_org(demo).count() == 1
+    assert ApiKey.objects.for_org(demo).count() == 1
     admin = get_user_model().objects.get(username="admin")
     assert admin.check_password(saved["admin_password"])
     assert oct(creds.stat().st_mode)[-3:] == "600"
@@ -56,6 +56,6 @@ def test_bootstrap_demo_is_idempotent_and_prints_working_credentials(tmp_path):
 def test_bootstrap_demo_replaces_a_revoked_demo_key(tmp_path):
     creds = tmp_path / "creds.json"
     run("bootstrap_demo", "--credentials-file", str(creds))
-    ApiKey.objects.update(revoked_at="2026-01-01T00:00:00Z")
+    ApiKey.objects.unscoped().update(revoked_at="2026-01-01T00:00:00Z")
     run("bootstrap_demo", "--credentials-file", str(creds))
     assert verify_api_key(json.loads(creds.read_text())["api_key"]) is not None

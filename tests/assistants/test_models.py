@@ -100,7 +100,7 @@ def test_session_must_belong_to_its_assistants_organization():
 def test_api_key_secret_is_hashed_and_verified():
     org = OrganizationFactory()
     api_key, raw = ApiKeyFactory.with_secret(organization=org)
-    stored = ApiKey.objects.get(pk=api_key.pk)
+    stored = ApiKey.objects.for_org(org).get(pk=api_key.pk)
     assert raw not in (stored.key_hash, stored.prefix)
     assert stored.key_hash == hash_api_key(raw)
     assert raw.startswith(stored.prefix + "_")
@@ -137,8 +137,8 @@ def test_archiving_keeps_sessions_and_transcripts():
     assistant_archive(assistant=assistant)
     assistant.refresh_from_db()
     assert assistant.archived_at is not None
-    assert Session.objects.get(pk=session.pk).messages.count() == 1
+    assert Session.objects.for_org(session.organization).get(pk=session.pk).messages.count() == 1
 
     unused = AssistantFactory()
     assistant_archive(assistant=unused)
-    assert not Assistant.objects.filter(pk=unused.pk).exists()
+    assert not Assistant.objects.for_org(unused.organization).filter(pk=unused.pk).exists()

@@ -52,7 +52,8 @@ def test_owner_sees_list_and_change_page_without_secrets(client, world):
     page = client.get(url(world["connection"])).content.decode()
     assert 'name="new_secret"' in page
     stored = (
-        NotionConnection.objects.annotate(raw=Cast("token", TextField()))
+        NotionConnection.objects.for_org(world["acme"])
+        .annotate(raw=Cast("token", TextField()))
         .values_list("raw", flat=True)
         .get()
     )
@@ -86,15 +87,16 @@ def test_blank_secret_keeps_the_token(client, world):
     client.force_login(world["owner"])
     response = client.post(url(world["connection"]), form_data(world, name="Renamed"))
     assert response.status_code == 302
-    connection = NotionConnection.objects.get(pk=world["connection"].pk)
+    connection = NotionConnection.objects.for_org(world["acme"]).get(pk=world["connection"].pk)
     assert (connection.name, connection.token) == ("Renamed", TOKEN)
 
 
 def test_new_secret_replaces_token_and_repairs_a_broken_connection(client, world):
-    NotionConnection.objects.filter(pk=world["connection"].pk).update(status="broken")
+    acme_connections = NotionConnection.objects.for_org(world["acme"])
+    acme_connections.filter(pk=world["connection"].pk).update(status="broken")
     client.force_login(world["owner"])
     client.post(url(world["connection"]), form_data(world, new_secret="ntn_fresh"))
-    connection = NotionConnection.objects.get(pk=world["connection"].pk)
+    connection = NotionConnection.objects.for_org(world["acme"]).get(pk=world["connection"].pk)
     assert (connection.token, connection.status, connection.broken_at) == (
         "ntn_fresh",
         "active",
@@ -110,7 +112,7 @@ def test_adding_needs_a_secret_and_records_who_connected(client, world):
         url(NotionConnection, "add"),
         form_data(world, name="Second", new_secret="t2", workspace_id="w2"),
     )
-    created = NotionConnection.objects.get(name="Second")
+    created = NotionConnection.objects.for_org(world["acme"]).get(name="Second")
     assert created.token == "t2" and created.connected_by == world["owner"]
 
 
@@ -118,5 +120,6 @@ def test_outsider_cannot_add_a_connection_to_another_organization(client, world)
     client.force_login(world["outsider"])
     response = client.post(url(NotionConnection, "add"), form_data(world, new_secret="x"))
     assert response.status_code == 200  # the form refuses the organization choice
-    assert not NotionConnection.objects.filter(organization=world["acme"], name="x").exists()
-    assert NotionConnection.objects.filter(organization=world["acme"]).count() == 1
+    acme_connections = NotionConnection.objects.for_org(world["acme"])
+    assert not acme_connections.filter(name="x").exists()
+    assert acme_connections.count() == 1

@@ -21,7 +21,8 @@ SECRET = "ntn_super_secret_token"
 
 def raw(model, pk, field):
     return (
-        model.objects.annotate(raw=Cast(field, models.TextField()))
+        model.objects.unscoped()
+        .annotate(raw=Cast(field, models.TextField()))
         .values_list("raw", flat=True)
         .get(pk=pk)
     )
@@ -35,11 +36,11 @@ def connection(org):
 def test_value_is_encrypted_at_rest_and_plain_in_python(connection):
     stored = raw(NotionConnection, connection.pk, "token")
     assert stored.startswith("v1.") and SECRET not in stored
-    assert NotionConnection.objects.get(pk=connection.pk).token == SECRET
+    assert NotionConnection.objects.for_org(connection.organization).get().token == SECRET
 
 
 def test_repr_of_value_is_redacted(connection):
-    token = NotionConnection.objects.get(pk=connection.pk).token
+    token = NotionConnection.objects.for_org(connection.organization).get().token
     assert SECRET not in repr(token)
     assert f"{token}" == SECRET and isinstance(token, str)
 
@@ -52,17 +53,18 @@ def test_purpose_is_app_model_field(connection):
 def test_token_copied_to_another_field_does_not_decrypt(connection, org):
     credential = ProviderCredential.objects.create(organization=org, provider="openai", api_key="k")
     stolen = raw(NotionConnection, connection.pk, "token")
-    ProviderCredential.objects.filter(pk=credential.pk).update(
+    credentials = ProviderCredential.objects.for_org(org)
+    credentials.filter(pk=credential.pk).update(
         api_key=Cast(models.Value(stolen), models.TextField())
     )
     with pytest.raises(DecryptionError):
-        ProviderCredential.objects.get(pk=credential.pk)
+        credentials.get(pk=credential.pk)
 
 
 def test_value_lookups_are_refused(connection):
     with pytest.raises(FieldError):
-        list(NotionConnection.objects.filter(token=SECRET))
-    assert NotionConnection.objects.filter(token__isnull=False).count() == 1
+        list(NotionConnection.objects.unscoped().filter(token=SECRET))
+    assert NotionConnection.objects.unscoped().filter(token__isnull=False).count() == 1
 
 
 def test_deconstruct_carries_no_secret_and_keeps_pinned_purpose():
@@ -98,8 +100,8 @@ def test_reencrypt_secrets_rotates_to_newest_key(settings, org):
         assert raw(model, pk, field).split(".")[1] == key_id(NEW)
 
     settings.FIELD_ENCRYPTION_KEYS = [NEW]  # the old key can go now
-    assert NotionConnection.objects.get(pk=old_conn.pk).token == SECRET
-    assert ProviderCredential.objects.get(pk=cred.pk).api_key == "sk-1"
+    assert NotionConnection.objects.for_org(org).get(pk=old_conn.pk).token == SECRET
+    assert ProviderCredential.objects.for_org(org).get(pk=cred.pk).api_key == "sk-1"
     out = StringIO()
     call_command("reencrypt_secrets", stdout=out)
     assert "0 value(s) re-encrypted" in out.getvalue()

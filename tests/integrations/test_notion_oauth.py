@@ -130,7 +130,7 @@ def test_tampered_state_is_refused(client, oauth, people):
         response = finish(client, oauth, bad)
         assert response.status_code == 400
         assert b"isn&#x27;t valid" in response.content
-    assert not NotionConnection.objects.exists() and exchanges(oauth) == 0
+    assert not NotionConnection.objects.unscoped().exists() and exchanges(oauth) == 0
 
 
 def test_expired_state_is_refused(client, oauth, people, org):
@@ -142,23 +142,23 @@ def test_expired_state_is_refused(client, oauth, people, org):
     state = SignedLongAgo(salt=STATE_SALT).sign_object(payload)
     response = finish(login(client, people["owner"]), oauth, state)
     assert response.status_code == 400 and b"expired" in response.content
-    assert not NotionConnection.objects.exists() and exchanges(oauth) == 0
+    assert not NotionConnection.objects.unscoped().exists() and exchanges(oauth) == 0
 
 
 def test_replayed_state_is_refused(client, oauth, people, org):
     state = start(login(client, people["owner"]))
     assert finish(client, oauth, state).status_code == 302
-    NotionConnection.objects.all().delete()
+    NotionConnection.objects.for_org(org).delete()
     replay = finish(client, oauth, state)
     assert replay.status_code == 400 and b"already used" in replay.content
-    assert not NotionConnection.objects.exists() and exchanges(oauth) == 1
+    assert not NotionConnection.objects.unscoped().exists() and exchanges(oauth) == 1
 
 
 def test_state_of_another_user_is_refused_and_stays_usable_by_its_owner(client, oauth, people, org):
     state = start(login(client, people["admin"]))
     response = finish(login(client, people["owner"]), oauth, state)
     assert response.status_code == 400 and b"another account" in response.content
-    assert not NotionConnection.objects.exists() and exchanges(oauth) == 0
+    assert not NotionConnection.objects.unscoped().exists() and exchanges(oauth) == 0
     assert finish(login(client, people["admin"]), oauth, state).status_code == 302
 
 
@@ -169,14 +169,15 @@ def test_member_who_is_not_an_admin_is_refused(client, oauth, people, org):
     forged = sign_state(organization=org, user=people["member"])  # as if they had been admin
     response = finish(client, oauth, forged)
     assert response.status_code == 403 and b"Only owners and admins" in response.content
-    assert not NotionConnection.objects.exists() and exchanges(oauth) == 0
+    assert not NotionConnection.objects.unscoped().exists() and exchanges(oauth) == 0
 
 
 def test_admin_demoted_during_the_round_trip_is_refused(client, oauth, people, org):
     state = start(login(client, people["admin"]))
-    Membership.objects.filter(user=people["admin"]).update(role=Membership.Role.MEMBER)
+    admin = Membership.objects.for_org(org).filter(user=people["admin"])
+    admin.update(role=Membership.Role.MEMBER)
     assert finish(client, oauth, state).status_code == 403
-    assert not NotionConnection.objects.exists()
+    assert not NotionConnection.objects.unscoped().exists()
 
 
 def test_outsider_is_refused(client, oauth, people, org):
@@ -191,7 +192,8 @@ def test_outsider_is_refused(client, oauth, people, org):
 
 def test_outsider_cannot_see_the_connection_page(client, oauth, people, org):
     finish(login(client, people["owner"]), oauth, start(client))
-    page = reverse("integrations:notion-connection", args=[NotionConnection.objects.get().pk])
+    connection = NotionConnection.objects.for_org(org).get()
+    page = reverse("integrations:notion-connection", args=[connection.pk])
     assert login(client, people["member"]).get(page).status_code == 200
     assert login(client, people["outsider"]).get(page).status_code == 404
 
@@ -201,14 +203,14 @@ def test_access_denied_on_notion_stores_nothing(client, oauth, people):
     response = client.get(CALLBACK, {"error": "access_denied", "state": state})
     assert response.status_code == 200
     assert b"declined" in response.content
-    assert not NotionConnection.objects.exists() and exchanges(oauth) == 0
+    assert not NotionConnection.objects.unscoped().exists() and exchanges(oauth) == 0
 
 
 def test_code_notion_does_not_accept_stores_nothing(client, oauth, people):
     state = start(login(client, people["owner"]))
     response = finish(client, oauth, state, code="sim_code_made_up")
     assert response.status_code == 400 and b"didn&#x27;t accept" in response.content
-    assert not NotionConnection.objects.exists()
+    assert not NotionConnection.objects.unscoped().exists()
     assert client.get(CALLBACK, {"state": start(client)}).status_code == 400  # no code
 
 

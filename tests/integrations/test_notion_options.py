@@ -109,7 +109,7 @@ def test_the_api_refuses_them_on_create_and_update(api, org, ours, theirs):
     response = api.patch(url, {"tools": bad}, format="json")
     assert response.status_code == 400
     assert error_of(response)["fields"] == {"tools": [f"{APPEND}: unknown Notion connection."]}
-    assert Assistant.objects.get(pk=created.json()["id"]).tools == good
+    assert Assistant.objects.for_org(org).get(pk=created.json()["id"]).tools == good
 
 
 def test_the_admin_refuses_them_on_the_tools_field(client, org, ours, theirs):

@@ -17,7 +17,7 @@ def save(org, token: str, *, workspace_id: str = "", bot_id: str = "") -> Notion
 
 def test_same_workspace_updates_the_connection_per_organization(org, other_org):
     first = save(org, "ntn_1", workspace_id="w1")
-    NotionConnection.objects.filter(pk=first.pk).update(status="broken")
+    NotionConnection.objects.for_org(org).filter(pk=first.pk).update(status="broken")
     again = save(org, "ntn_2", workspace_id="w1")
     theirs = save(other_org, "ntn_3", workspace_id="w1")
     assert again.pk == first.pk and again.status == "active" and str(again.token) == "ntn_2"

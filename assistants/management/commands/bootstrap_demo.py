@@ -40,7 +40,7 @@ class Command(BaseCommand):
     def handle(self, *args, credentials_file: str, base_url: str, **options):
         path = Path(credentials_file)
         saved = json.loads(path.read_text()) if path.exists() else {}
-        organization, _ = Organization.objects.get_or_create(
+        organization, _ = Organization.objects.unscoped().get_or_create(
             slug=DEMO_SLUG, defaults={"name": "Demo Organization"}
         )
         password = os.environ.get("DEMO_ADMIN_PASSWORD") or saved.get("admin_password")

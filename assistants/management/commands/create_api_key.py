@@ -15,7 +15,7 @@ class Command(BaseCommand):
         parser.add_argument("--origin", action="append", default=[], help="allowed origin")
 
     def handle(self, *args, org_slug: str, public: bool, name: str, origin: list, **options):
-        organization = Organization.objects.filter(slug=org_slug).first()
+        organization = Organization.objects.unscoped().filter(slug=org_slug).first()
         if organization is None:
             raise CommandError(f"No organization with slug {org_slug!r}.")
         kind = ApiKey.Kind.PUBLIC if public else ApiKey.Kind.PRIVATE
