@@ -13,8 +13,9 @@ from __future__ import annotations
 import json
 import math
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field, fields
-from typing import Any, ClassVar, Literal, Protocol, TypedDict
+from typing import Any, ClassVar, Literal, NotRequired, Protocol, TypedDict
 
 MAX_TEXT_CHARS = 8_000
 MAX_FRAME_BYTES = 64 * 1024
@@ -58,7 +59,7 @@ class UserMessage(ClientMessage):
     """A typed turn; interrupts a reply in progress when interruptions are enabled."""
 
     type: ClassVar[str] = "user-message"
-    content: str = field(metadata={"minLength": 1, "maxLength": MAX_TEXT_CHARS})
+    content: str = field(metadata={"minLength": 1, "maxLength": MAX_TEXT_CHARS, "pattern": r"\S"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,12 +128,12 @@ class AudioInfo(TypedDict):
     output: AudioFormatInfo | None
 
 
-class Latency(TypedDict, total=False):
+class Latency(TypedDict):
     stt_ms: float | None
     llm_ttft_ms: float | None
     tts_ttfb_ms: float | None
     first_audio_ms: float | None
-    error: str
+    error: NotRequired[str]  # only on a reply that failed: the provider's error code
 
 
 class Usage(TypedDict):
@@ -172,6 +173,8 @@ def _layout(cls: type) -> tuple[tuple[str, bool], ...]:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Connected(ServerEvent):
+    """The session is ready: who answers, and the audio formats either way."""
+
     type: ClassVar[str] = "connected"
     session_id: str
     assistant: AssistantRef
@@ -182,16 +185,22 @@ class Connected(ServerEvent):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class SpeechStarted(ServerEvent):
+    """The user started speaking (voice activity)."""
+
     type: ClassVar[str] = "speech-started"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class SpeechStopped(ServerEvent):
+    """The user stopped speaking; the utterance goes to transcription."""
+
     type: ClassVar[str] = "speech-stopped"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Transcript(ServerEvent):
+    """What the user said, as stored."""
+
     type: ClassVar[str] = "transcript"
     role: Literal["user"] = "user"
     content: str
@@ -201,6 +210,8 @@ class Transcript(ServerEvent):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class AssistantDelta(ServerEvent):
+    """A piece of the reply's text, as the model writes it."""
+
     type: ClassVar[str] = "assistant-delta"
     message_id: str
     content: str
@@ -208,6 +219,8 @@ class AssistantDelta(ServerEvent):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class AudioStart(ServerEvent):
+    """Binary audio frames of this reply follow, in this format."""
+
     type: ClassVar[str] = "audio-start"
     message_id: str
     encoding: str
@@ -217,12 +230,16 @@ class AudioStart(ServerEvent):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class AudioEnd(ServerEvent):
+    """All audio of this reply has been sent."""
+
     type: ClassVar[str] = "audio-end"
     message_id: str
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ToolCall(ServerEvent):
+    """The model calls a tool."""
+
     type: ClassVar[str] = "tool-call"
     id: str
     name: str
@@ -231,6 +248,8 @@ class ToolCall(ServerEvent):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ToolResult(ServerEvent):
+    """A tool's outcome: ``result`` when ``ok``, else ``error``."""
+
     type: ClassVar[str] = "tool-result"
     id: str
     name: str
@@ -241,6 +260,8 @@ class ToolResult(ServerEvent):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class AssistantMessage(ServerEvent):
+    """A reply as stored, with its latency and usage."""
+
     type: ClassVar[str] = "assistant-message"
     message_id: str
     content: str
@@ -251,12 +272,16 @@ class AssistantMessage(ServerEvent):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Clear(ServerEvent):
+    """The reply was cut off: drop any of its audio still queued."""
+
     type: ClassVar[str] = "clear"
     message_id: str
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Error(ServerEvent):
+    """Something failed; the connection stays open."""
+
     type: ClassVar[str] = "error"
     code: ErrorCode
     message: str
@@ -265,12 +290,16 @@ class Error(ServerEvent):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class SessionEnded(ServerEvent):
+    """The session is over; the server closes the socket next."""
+
     type: ClassVar[str] = "session-ended"
     reason: str
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Pong(ServerEvent):
+    """The answer to ``ping``."""
+
     type: ClassVar[str] = "pong"
 
 
@@ -368,7 +397,8 @@ def _mark(data: dict[str, Any], cls: type[ClientMessage]) -> ClientMessage:
     return Mark(message_id=message_id, played_ms=float(played_ms))
 
 
-_PARSERS = {
+_Parser = Callable[[dict[str, Any], type[ClientMessage]], ClientMessage]
+_PARSERS: dict[str, tuple[type[ClientMessage], _Parser]] = {
     UserMessage.type: (UserMessage, _user_message),
     Mark.type: (Mark, _mark),
     **{cls.type: (cls, _no_fields) for cls in (AudioCommit, Interrupt, EndSession, Ping)},
