@@ -14,7 +14,11 @@ from django.db import models
 from django.utils import timezone
 
 from assistants import validators
-from assistants.scoping import OrgScopedQuerySet, scoped_queryset
+from assistants.scoping import DJANGO_INTERNALS_MANAGER, OrgScopedQuerySet, ScopeRequiredManager
+
+
+class OrganizationQuerySet(OrgScopedQuerySet["Organization"]):
+    org_lookup = "pk"
 
 
 class Organization(models.Model):
@@ -29,10 +33,12 @@ class Organization(models.Model):
     )
     created_at = models.DateTimeField(auto_now_add=True)
 
-    objects = scoped_queryset("pk").as_manager()
+    objects = ScopeRequiredManager.from_queryset(OrganizationQuerySet)()
+    for_django_internals = OrganizationQuerySet.as_manager()
 
     class Meta:
         ordering = ["name"]
+        default_manager_name = DJANGO_INTERNALS_MANAGER
 
     def __str__(self) -> str:
         return self.name
@@ -53,9 +59,11 @@ class Membership(models.Model):
     role = models.CharField(max_length=10, choices=Role.choices, default=Role.MEMBER)
     created_at = models.DateTimeField(auto_now_add=True)
 
-    objects = OrgScopedQuerySet.as_manager()
+    objects = ScopeRequiredManager.from_queryset(OrgScopedQuerySet)()
+    for_django_internals = OrgScopedQuerySet.as_manager()
 
     class Meta:
+        default_manager_name = DJANGO_INTERNALS_MANAGER
         constraints = [
             models.UniqueConstraint(fields=["user", "organization"], name="unique_membership")
         ]
@@ -72,7 +80,7 @@ def hash_api_key(raw_key: str) -> str:
     return hashlib.sha256(raw_key.encode()).hexdigest()
 
 
-class ApiKeyQuerySet(OrgScopedQuerySet):
+class ApiKeyQuerySet(OrgScopedQuerySet["ApiKey"]):
     def active(self) -> ApiKeyQuerySet:
         return self.filter(revoked_at__isnull=True)
 
@@ -101,11 +109,13 @@ class ApiKey(models.Model):
     last_used_at = models.DateTimeField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
 
-    objects = ApiKeyQuerySet.as_manager()
+    objects = ScopeRequiredManager.from_queryset(ApiKeyQuerySet)()
+    for_django_internals = ApiKeyQuerySet.as_manager()
 
     class Meta:
         ordering = ["-created_at"]
         verbose_name = "API key"
+        default_manager_name = DJANGO_INTERNALS_MANAGER
 
     def __str__(self) -> str:
         return f"{self.name} ({self.prefix}…)"
@@ -152,7 +162,7 @@ def prefix_of(raw_key: str) -> str | None:
     return "_".join(parts[:3])
 
 
-class AssistantQuerySet(OrgScopedQuerySet):
+class AssistantQuerySet(OrgScopedQuerySet["Assistant"]):
     def live(self) -> AssistantQuerySet:
         return self.filter(archived_at__isnull=True)
 
@@ -226,10 +236,12 @@ class Assistant(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
-    objects = AssistantQuerySet.as_manager()
+    objects = ScopeRequiredManager.from_queryset(AssistantQuerySet)()
+    for_django_internals = AssistantQuerySet.as_manager()
 
     class Meta:
         ordering = ["-created_at"]
+        default_manager_name = DJANGO_INTERNALS_MANAGER
         indexes = [models.Index(fields=["organization", "-created_at"])]
 
     def __str__(self) -> str:

@@ -14,11 +14,11 @@ from django.db.models import Q
 from django.utils import timezone
 
 from assistants.models import Organization
-from assistants.scoping import OrgScopedQuerySet
+from assistants.scoping import DJANGO_INTERNALS_MANAGER, OrgScopedQuerySet, ScopeRequiredManager
 from integrations.fields import EncryptedTextField
 
 
-class NotionConnectionQuerySet(OrgScopedQuerySet):
+class NotionConnectionQuerySet(OrgScopedQuerySet["NotionConnection"]):
     def active(self) -> NotionConnectionQuerySet:
         return self.filter(status=NotionConnection.Status.ACTIVE)
 
@@ -51,10 +51,12 @@ class NotionConnection(models.Model):
     connected_at = models.DateTimeField(default=timezone.now)
     broken_at = models.DateTimeField(null=True, blank=True)
 
-    objects = NotionConnectionQuerySet.as_manager()
+    objects = ScopeRequiredManager.from_queryset(NotionConnectionQuerySet)()
+    for_django_internals = NotionConnectionQuerySet.as_manager()
 
     class Meta:
         ordering = ["-connected_at"]
+        default_manager_name = DJANGO_INTERNALS_MANAGER
         constraints = [
             # Reconnecting a workspace updates its connection instead of adding a second one.
             models.UniqueConstraint(
@@ -84,10 +86,12 @@ class ProviderCredential(models.Model):
     base_url = models.URLField(blank=True, help_text="Only for OpenAI-compatible servers.")
     created_at = models.DateTimeField(auto_now_add=True)
 
-    objects = OrgScopedQuerySet.as_manager()
+    objects = ScopeRequiredManager.from_queryset(OrgScopedQuerySet)()
+    for_django_internals = OrgScopedQuerySet.as_manager()
 
     class Meta:
         ordering = ["organization", "provider"]
+        default_manager_name = DJANGO_INTERNALS_MANAGER
         constraints = [
             models.UniqueConstraint(
                 fields=["organization", "provider"], name="unique_provider_credential"

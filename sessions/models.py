@@ -7,7 +7,7 @@ import uuid
 from django.core.exceptions import ValidationError
 from django.db import models
 
-from assistants.scoping import OrgScopedQuerySet, scoped_queryset
+from assistants.scoping import DJANGO_INTERNALS_MANAGER, OrgScopedQuerySet, ScopeRequiredManager
 from assistants.validators import validate_metadata
 
 
@@ -20,7 +20,7 @@ def empty_usage() -> dict:
     }
 
 
-class SessionQuerySet(OrgScopedQuerySet):
+class SessionQuerySet(OrgScopedQuerySet["Session"]):
     def live(self) -> SessionQuerySet:
         return self.filter(status__in=[Session.Status.CREATED, Session.Status.ACTIVE])
 
@@ -55,10 +55,12 @@ class Session(models.Model):
     last_sequence = models.PositiveIntegerField(default=0, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
 
-    objects = SessionQuerySet.as_manager()
+    objects = ScopeRequiredManager.from_queryset(SessionQuerySet)()
+    for_django_internals = SessionQuerySet.as_manager()
 
     class Meta:
         ordering = ["-created_at"]
+        default_manager_name = DJANGO_INTERNALS_MANAGER
         indexes = [
             models.Index(fields=["organization", "-created_at"]),
             models.Index(fields=["organization", "status"]),
@@ -80,6 +82,10 @@ class Session(models.Model):
         return self.status in (self.Status.ENDED, self.Status.FAILED)
 
 
+class MessageQuerySet(OrgScopedQuerySet["Message"]):
+    org_lookup = "session__organization"
+
+
 class Message(models.Model):
     class Role(models.TextChoices):
         SYSTEM = "system"
@@ -99,10 +105,12 @@ class Message(models.Model):
     usage = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
-    objects = scoped_queryset("session__organization").as_manager()
+    objects = ScopeRequiredManager.from_queryset(MessageQuerySet)()
+    for_django_internals = MessageQuerySet.as_manager()
 
     class Meta:
         ordering = ["session", "sequence"]
+        default_manager_name = DJANGO_INTERNALS_MANAGER
         constraints = [
             models.UniqueConstraint(fields=["session", "sequence"], name="unique_message_sequence")
         ]
