@@ -170,7 +170,6 @@ class AssistantAdmin(OrganizationScopedAdmin):
             {
                 "fields": [
                     "interruptions_enabled",
-                    "background_denoising",
                     "silence_timeout_seconds",
                     "max_duration_seconds",
                     "end_call_phrases",

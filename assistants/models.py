@@ -220,7 +220,6 @@ class Assistant(models.Model):
     transcriber_model = models.CharField(max_length=100, default="gpt-4o-mini-transcribe")
     language = models.CharField(max_length=16, default="en")
     interruptions_enabled = models.BooleanField(default=True)
-    background_denoising = models.BooleanField(default=False)
     silence_timeout_seconds = models.PositiveIntegerField(
         default=30, validators=[MinValueValidator(1), MaxValueValidator(3_600)]
     )

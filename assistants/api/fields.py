@@ -108,10 +108,12 @@ class StrictSerializer(serializers.Serializer):
 
 
 def refuse_unknown_keys(serializer: serializers.Serializer, data: Any, validate) -> Any:
-    """``validate(data)``, with unknown keys reported as errors beside the other fields'."""
+    """``validate(data)``, with unknown keys reported as errors beside the other fields'. A key
+    the serializer names in ``unsupported_fields`` is refused with the reason given there."""
     known = serializer.fields
+    reasons: dict[str, str] = getattr(serializer, "unsupported_fields", {})
     unknown = (
-        {key: ["Unknown field."] for key in data if key not in known}
+        {key: [reasons.get(key, "Unknown field.")] for key in data if key not in known}
         if isinstance(data, dict)
         else {}
     )

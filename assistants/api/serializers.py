@@ -44,7 +44,6 @@ ASSISTANT_WRITABLE_FIELDS = [
     "transcriber_model",
     "language",
     "interruptions_enabled",
-    "background_denoising",
     "silence_timeout_seconds",
     "max_duration_seconds",
     "end_call_phrases",
@@ -55,6 +54,12 @@ ASSISTANT_WRITABLE_FIELDS = [
 
 class AssistantInputSerializer(StrictModelSerializer):
     """An assistant's settings. Unknown fields are refused."""
+
+    #: settings clients may still send, refused with the reason rather than "Unknown field."
+    unsupported_fields = {
+        "background_denoising": "Not supported: the platform does not filter background noise, "
+        "so this setting was removed rather than stored and ignored.",
+    }
 
     voice_settings = VoiceSettingsField(
         required=False, validators=[validators.validate_voice_settings]

@@ -43,7 +43,6 @@ def test_create_with_every_writable_field(api):
         "transcriber_model": "scribe_v2",
         "language": "pt-BR",
         "interruptions_enabled": False,
-        "background_denoising": True,
         "silence_timeout_seconds": 12,
         "max_duration_seconds": 900,
         "end_call_phrases": ["goodbye", "bye now"],
@@ -87,6 +86,24 @@ def test_patch_runs_the_model_rules_across_fields(api, assistant):
     assert "voice_id" in error_of(response)["fields"]
     response = api.patch(detail(assistant.id), {"voice_id": "", "voice_provider": "none"}, "json")
     assert response.status_code == 200
+
+
+def test_background_denoising_is_refused_as_not_supported(api, assistant):
+    """It was stored and never used: a client that sends it learns why it is refused."""
+    created = api.post(LIST, {"name": "x", "background_denoising": True}, format="json")
+    patched = api.patch(detail(assistant.id), {"background_denoising": False}, format="json")
+    for response in (created, patched):
+        assert response.status_code == 400
+        assert error_of(response)["fields"] == {
+            "background_denoising": [
+                "Not supported: the platform does not filter background noise, so this "
+                "setting was removed rather than stored and ignored."
+            ]
+        }
+    assert "background_denoising" not in api.get(detail(assistant.id)).json()
+    assert error_of(api.patch(detail(assistant.id), {"colour": 1}, "json"))["fields"] == {
+        "colour": ["Unknown field."]
+    }
 
 
 def test_empty_patch_changes_nothing(api, assistant):

@@ -71,7 +71,6 @@ INVALID_ASSISTANT_FIELDS = [
     ("language", "x" * 17),
     ("interruptions_enabled", "true"),
     ("interruptions_enabled", 1),
-    ("background_denoising", None),
     ("silence_timeout_seconds", 0),
     ("silence_timeout_seconds", 3601),
     ("silence_timeout_seconds", "30"),
