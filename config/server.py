@@ -89,7 +89,8 @@ class Server(uvicorn.Server):
     """uvicorn's server with its housekeeping (the Date header, the exit check) once a second
     instead of ten times: each tick wakes the process, ~0.2 ms of CPU on this kind of VM, so
     an idle process spent 2 ms of CPU a second on it (docs/PERFORMANCE.md). SIGTERM and
-    Ctrl-C are noticed within a second instead of 0.1 s."""
+    Ctrl-C are noticed within a second instead of 0.1 s. While it serves, the process also
+    ends the sessions left alone too long (sessions/expiry.py), as every other process does."""
 
     async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
         # Before uvicorn closes the WebSockets with 1012: live clients hear why, and can resume.
@@ -99,11 +100,14 @@ class Server(uvicorn.Server):
         await super().shutdown(sockets)
 
     async def main_loop(self) -> None:
-        counter = 0
-        while not await self.on_tick(counter):
-            # on_tick does its once-a-second work when the counter is a multiple of ten.
-            counter = (counter + 10) % 864_000
-            await asyncio.sleep(HOUSEKEEPING_TICK_S)
+        from sessions.expiry import expiring_sessions  # Django is set up by now
+
+        async with expiring_sessions():
+            counter = 0
+            while not await self.on_tick(counter):
+                # on_tick does its once-a-second work when the counter is a multiple of ten.
+                counter = (counter + 10) % 864_000
+                await asyncio.sleep(HOUSEKEEPING_TICK_S)
 
 
 def serve(host: str = "127.0.0.1", port: int = 8000, *, proxy_headers: bool = False) -> None:

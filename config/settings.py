@@ -266,6 +266,30 @@ WS_MESSAGES_PER_SECOND = positive_int("WS_MESSAGES_PER_SECOND", 50)
 # with provider_unavailable (the user's message is kept) instead of hanging.
 LLM_FIRST_TOKEN_TIMEOUT_SECONDS = positive_float("LLM_FIRST_TOKEN_TIMEOUT_SECONDS", 10.0)
 
+# Sessions left alone end on their own (sessions/expiry.py): "expired-unused" when created and
+# never used, "expired-idle" when used and then idle. A new session's token must not outlive
+# it, and a live connection marks its session used every 30 s, so neither limit may be short.
+SESSION_UNUSED_TTL_SECONDS = positive_int("SESSION_UNUSED_TTL_SECONDS", 3600)
+if SESSION_UNUSED_TTL_SECONDS < WS_TOKEN_TTL_SECONDS:
+    raise ImproperlyConfigured(
+        "SESSION_UNUSED_TTL_SECONDS must be at least WS_TOKEN_TTL_SECONDS"
+        f" ({WS_TOKEN_TTL_SECONDS}), got {SESSION_UNUSED_TTL_SECONDS}"
+    )
+SESSION_IDLE_TTL_SECONDS = positive_int("SESSION_IDLE_TTL_SECONDS", 900)
+if SESSION_IDLE_TTL_SECONDS < 120:
+    raise ImproperlyConfigured(
+        "SESSION_IDLE_TTL_SECONDS must be at least 120 (a live connection marks its session"
+        f" used every 30 s), got {SESSION_IDLE_TTL_SECONDS}"
+    )
+# How often each server process ends expired sessions; 0: never (run `manage.py
+# expire_sessions` from a scheduler instead).
+SESSION_EXPIRY_INTERVAL_SECONDS = env.int("SESSION_EXPIRY_INTERVAL_SECONDS", default=60)
+if SESSION_EXPIRY_INTERVAL_SECONDS < 0:
+    raise ImproperlyConfigured(
+        "SESSION_EXPIRY_INTERVAL_SECONDS must be 0 (off) or a positive number of seconds,"
+        f" got {SESSION_EXPIRY_INTERVAL_SECONDS}"
+    )
+
 METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
 LOG_FORMAT = env.str("LOG_FORMAT", default="text")
 if LOG_FORMAT not in {"text", "json"}:

@@ -173,6 +173,7 @@ class SessionConsumer(AsyncWebsocketConsumer):
         while True:
             await asyncio.sleep(concurrency.REFRESH_SECONDS)
             await concurrency.refresh(*self.lease)
+            await store.touch(self.live.session_id)  # connected: the session must not expire
             await concurrency.refresh_session(self.live.session_id, self.connection_id)
 
     async def disconnect(self, code: int) -> None:

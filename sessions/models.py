@@ -6,6 +6,7 @@ import uuid
 
 from django.core.exceptions import ValidationError
 from django.db import models
+from django.utils import timezone
 
 from assistants.scoping import DJANGO_INTERNALS_MANAGER, OrgScopedQuerySet, ScopeRequiredManager
 from assistants.validators import validate_metadata
@@ -54,6 +55,9 @@ class Session(models.Model):
     usage = models.JSONField(default=empty_usage, blank=True)
     last_sequence = models.PositiveIntegerField(default=0, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
+    # When a client last used the session: created, activated, a message stored, or a live
+    # connection's heartbeat. Sessions left alone end on their own (sessions/expiry.py).
+    last_activity_at = models.DateTimeField(default=timezone.now, editable=False)
 
     objects = ScopeRequiredManager.from_queryset(SessionQuerySet)()
     for_django_internals = SessionQuerySet.as_manager()
@@ -64,6 +68,12 @@ class Session(models.Model):
         indexes = [
             models.Index(fields=["organization", "-created_at"]),
             models.Index(fields=["organization", "status"]),
+            # The expiry sweep's lookup, across organizations; ended sessions are left out.
+            models.Index(
+                fields=["status", "last_activity_at"],
+                condition=models.Q(status__in=["created", "active"]),
+                name="session_live_activity_idx",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -83,7 +83,8 @@ def message_append(*, session_id, role: str, content: str = "", **fields: Any) -
         .get(pk=session_id)
     )
     session.last_sequence += 1
-    changed = ["last_sequence"]
+    session.last_activity_at = timezone.now()  # a stored message is activity: see expiry.py
+    changed = ["last_sequence", "last_activity_at"]
     if fields.get("usage"):
         session.usage = usage_totals(session.usage, fields["usage"])
         changed.append("usage")
@@ -110,7 +111,7 @@ def session_activate(*, session_id) -> bool:
     sessions = Session.objects.unscoped()
     updated = sessions.filter(
         pk=session_id, status__in=[Session.Status.CREATED, Session.Status.ACTIVE]
-    ).update(status=Session.Status.ACTIVE)
+    ).update(status=Session.Status.ACTIVE, last_activity_at=timezone.now())
     sessions.filter(pk=session_id, started_at__isnull=True).update(started_at=timezone.now())
     return bool(updated)
 

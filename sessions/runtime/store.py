@@ -17,7 +17,7 @@ from channels.db import database_sync_to_async
 from assistants.models import ApiKey, Assistant, Membership
 from integrations.credentials import credentials_for
 from integrations.providers import ProviderCredentials
-from sessions import services
+from sessions import expiry, services
 from sessions.models import Message, Session
 
 
@@ -81,6 +81,12 @@ def activate(session_id: uuid.UUID) -> bool:
 @database_sync_to_async
 def end(session_id: uuid.UUID, reason: str, failed: bool = False) -> bool:
     return services.session_end(session_id=session_id, reason=reason, failed=failed)
+
+
+@database_sync_to_async
+def touch(session_id: uuid.UUID) -> None:
+    """The session is still in use (a live connection's heartbeat): it must not expire."""
+    expiry.session_touch(session_id=session_id)
 
 
 @database_sync_to_async
