@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission
 from django.core.exceptions import ValidationError
@@ -12,6 +14,7 @@ from django.utils import timezone
 from django.utils.text import slugify
 
 from assistants.models import ApiKey, Assistant, Membership, Organization
+from sessions.tokens import api_key_group
 
 
 def _unique_slug(name: str) -> str:
@@ -128,8 +131,12 @@ def api_key_issue(
 
 
 def api_key_revoke(*, api_key: ApiKey) -> ApiKey:
+    """Revoke a key, and with it the WebSocket tokens it minted: open connections end (4401)."""
     api_key.revoke()
     api_key.save(update_fields=["revoked_at"])
+    async_to_sync(get_channel_layer().group_send)(
+        api_key_group(api_key.pk), {"type": "api_key.revoked"}
+    )
     return api_key
 
 

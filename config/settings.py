@@ -114,10 +114,17 @@ elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
             "CONN_MAX_AGE must be 0 with PostgreSQL: connections come from a pool per process"
             " (DB_POOL_MAX_SIZE)"
         )
-    DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
-        "min_size": 1,
-        "max_size": positive_int("DB_POOL_MAX_SIZE", 10),
-        "timeout": 10,  # seconds a thread waits for a free connection before an error
+    # A database that is down must surface in seconds (a 503, a storage_unavailable event),
+    # not after a long wait for a connection that never comes.
+    DATABASES["default"]["OPTIONS"] = {
+        **DATABASES["default"].get("OPTIONS", {}),
+        "connect_timeout": positive_int("DB_CONNECT_TIMEOUT_SECONDS", 2),
+        "pool": {
+            "min_size": 1,
+            "max_size": positive_int("DB_POOL_MAX_SIZE", 10),
+            # seconds a thread waits for a free (or a new) connection before an error
+            "timeout": positive_float("DB_POOL_TIMEOUT_SECONDS", 2.0),
+        },
     }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

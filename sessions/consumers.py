@@ -12,6 +12,7 @@ no speech is made, so its replies are never cut to what the clock says it heard.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 import uuid
@@ -21,7 +22,9 @@ from urllib.parse import parse_qs, urlsplit
 
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
+from django.db import InterfaceError, OperationalError
 from django.http.request import validate_host
+from redis.exceptions import RedisError
 
 from config import logs, metrics
 from sessions import concurrency
@@ -35,11 +38,21 @@ from sessions.protocol import (
 )
 from sessions.runtime import store
 from sessions.runtime.session import LiveSession
-from sessions.runtime.store import SessionContext
+from sessions.runtime.store import SessionContext, StoreUnavailable
 from sessions.services import session_group
 from sessions.tokens import api_key_group, ws_token_claims
 
 logger = logging.getLogger(__name__)
+# What a live connection cannot go on without. The runtime turns database errors during a
+# conversation into storage_unavailable events; these reach the consumer from the channel
+# layer (Redis) or from connecting.
+BACKING_SERVICE_DOWN: tuple[type[BaseException], ...] = (
+    RedisError,
+    OSError,
+    OperationalError,
+    InterfaceError,
+    StoreUnavailable,
+)
 AUDIO_FRAMES_PER_SECOND = 200
 # This process's open live sockets, to warn them when the process stops (see announce_shutdown).
 _open_consumers: weakref.WeakSet[SessionConsumer] = weakref.WeakSet()
@@ -72,9 +85,17 @@ def _own_origin(scope: dict[str, Any]) -> bool:
 class SessionConsumer(AsyncWebsocketConsumer):
     """The WebSocket transport of a live session: the session's ``Sink``."""
 
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        except BACKING_SERVICE_DOWN as exc:  # Redis (the channel layer) or the database
+            await self._backing_service_lost(exc)
+
     live: LiveSession | None = None
     lease: tuple[uuid.UUID, str] | None = None  # the organization's concurrent-session slot
     holds_session = False  # this is the session's one live connection
+    accepted = False
+    heartbeat: asyncio.Task[None] | None = None
     joined = False  # member of the session's (and its token's key's) channel-layer groups
     api_key_id: str | None = None  # the key that minted the connection's token
     # False once the client has gone: what the session still says (the stored reply's event
@@ -95,6 +116,7 @@ class SessionConsumer(AsyncWebsocketConsumer):
         if refusal is None and context is not None and not await self._take_lease(context):
             refusal = 4429
         await self.accept()
+        self.accepted = True
         if refusal is not None or context is None:
             await super().close(code=refusal)
             return
@@ -115,6 +137,33 @@ class SessionConsumer(AsyncWebsocketConsumer):
 
     def _query(self, name: str) -> str:
         return parse_qs(self.scope.get("query_string", b"").decode()).get(name, [""])[0]
+
+    async def _backing_service_lost(self, exc: BaseException) -> None:
+        """The channel layer or the database went away under this connection: stop the
+        session here (its timers with it; what was said is stored if the database answers),
+        tell the client it may resume, and close with 1013 (try again later)."""
+        logger.warning("live connection lost a backing service: %s", type(exc).__name__)
+        self._stop_heartbeat()
+        if self.live is not None:
+            with contextlib.suppress(*BACKING_SERVICE_DOWN):
+                await self.live.close()
+        notice = Error(
+            code="service_unavailable",
+            message="The server lost its database or message bus. Reconnect in a moment (a "
+            "fresh token from POST /api/v1/sessions/{id}/token/) to resume this session.",
+            retryable=True,
+        )
+        with contextlib.suppress(OSError, RuntimeError):
+            if not self.accepted:
+                await self.accept()
+            await self.send_event(notice)
+            await super().close(code=1013)
+        with contextlib.suppress(*BACKING_SERVICE_DOWN):
+            await self._let_go()
+
+    def _stop_heartbeat(self) -> None:
+        if self.heartbeat is not None:
+            self.heartbeat.cancel()
 
     async def _refusal(self, context: SessionContext | None, session_id: uuid.UUID) -> int | None:
         token = self._query("token")
@@ -172,16 +221,19 @@ class SessionConsumer(AsyncWebsocketConsumer):
         assert self.lease is not None and self.live is not None
         while True:
             await asyncio.sleep(concurrency.REFRESH_SECONDS)
-            await concurrency.refresh(*self.lease)
-            await store.touch(self.live.session_id)  # connected: the session must not expire
-            await concurrency.refresh_session(self.live.session_id, self.connection_id)
+            try:
+                await concurrency.refresh(*self.lease)
+                await store.touch(self.live.session_id)  # connected: the session must not expire
+                await concurrency.refresh_session(self.live.session_id, self.connection_id)
+            except BACKING_SERVICE_DOWN as exc:  # the next beat tries again; leases outlast it
+                logger.warning("live connection heartbeat failed: %s", type(exc).__name__)
 
     async def disconnect(self, code: int) -> None:
         self.client_connected = False
         _open_consumers.discard(self)
         if self.live is not None:
             metrics.LIVE_SESSIONS.dec()
-            self.heartbeat.cancel()
+            self._stop_heartbeat()
             await self.live.close()
         await self._let_go()
 
@@ -234,7 +286,7 @@ class SessionConsumer(AsyncWebsocketConsumer):
         await self.send_event(
             Error(code="session_taken_over", message="A newer connection took this session over.")
         )
-        self.heartbeat.cancel()
+        self._stop_heartbeat()
         await self.live.close()
         await self._let_go()
         await super().close(code=4409)
@@ -243,7 +295,7 @@ class SessionConsumer(AsyncWebsocketConsumer):
         """The key that minted this connection's token was revoked: the connection ends too."""
         if self.live is None:
             return
-        self.heartbeat.cancel()
+        self._stop_heartbeat()
         await self.live.close()
         await self._let_go()
         await super().close(code=4401)

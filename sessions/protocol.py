@@ -43,6 +43,8 @@ ErrorCode = Literal[
     "internal_error",
     "server_restarting",
     "session_taken_over",
+    "service_unavailable",
+    "storage_unavailable",
 ]
 
 

@@ -10,7 +10,12 @@ from django.core.cache import cache
 
 from tests.factories import ApiKeyFactory, OrganizationFactory, UserFactory
 
-pytest_plugins = ["tests.fixtures.simulators", "tests.fixtures.notion", "tests.fixtures.servers"]
+pytest_plugins = [
+    "tests.fixtures.simulators",
+    "tests.fixtures.notion",
+    "tests.fixtures.servers",
+    "tests.fixtures.outages",
+]
 
 REQUIRE_SERVICES = os.environ.get("REQUIRE_SERVICES") == "1"
 

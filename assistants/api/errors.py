@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.core.exceptions import PermissionDenied, RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import InterfaceError, OperationalError
 from django.http import Http404, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from rest_framework import exceptions, status
@@ -12,6 +13,14 @@ from rest_framework.settings import api_settings
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from assistants.api.parsers import PayloadTooLarge
+
+DATABASE_RETRY_AFTER_SECONDS = 5
+
+
+class DatabaseUnavailable(exceptions.APIException):
+    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
+    default_detail = "The database is unavailable; nothing was changed. Try again shortly."
+    default_code = "database_unavailable"
 
 
 def _code_of(exc: exceptions.APIException) -> str:
@@ -30,6 +39,8 @@ def exception_handler(exc, context):
         exc = PayloadTooLarge()
     elif isinstance(exc, DjangoValidationError):
         exc = exceptions.ValidationError(_field_errors(exc))
+    elif isinstance(exc, OperationalError | InterfaceError):  # down, unreachable, no connections
+        exc = DatabaseUnavailable()
     response = drf_exception_handler(exc, context)
     if response is None:
         return None
@@ -41,6 +52,8 @@ def exception_handler(exc, context):
     response.data = {"error": body}
     if response.status_code == status.HTTP_429_TOO_MANY_REQUESTS and "Retry-After" not in response:
         response["Retry-After"] = "60"
+    if isinstance(exc, DatabaseUnavailable):
+        response["Retry-After"] = str(DATABASE_RETRY_AFTER_SECONDS)
     return response
 
 

@@ -42,13 +42,21 @@ from sessions.protocol import (
 )
 from sessions.runtime import store
 from sessions.runtime.providers import SessionProviders, session_providers
-from sessions.runtime.store import Conversation, SessionContext
-from sessions.runtime.turn import Turn, TurnStart, TurnState, provider_error
+from sessions.runtime.store import Conversation, SessionContext, StoreUnavailable
+from sessions.runtime.turn import (
+    Turn,
+    TurnStart,
+    TurnState,
+    provider_error,
+    storage_unavailable,
+)
 from sessions.runtime.vad import SAMPLE_RATE, UtteranceDetector, VadEvent
 
 logger = logging.getLogger(__name__)
 STOP_TIMEOUT_SECONDS = 10
 MAX_END_DELAY_MS = 10_000
+# After an outage refused a write: try again after these pauses (~1 minute in all), then say so.
+SAVE_RETRY_DELAYS = (1, 2, 4, 8, 15, 30)
 
 
 class TaskOwner:
@@ -131,6 +139,18 @@ class LiveSession:
         """The transport went away: keep everything said so far; the session may resume."""
         if not self.ended:
             await self.tasks.stop_all()
+        if self._conversation is not None and self._conversation.unsaved:
+            await self._save_pending_once()
+
+    async def _save_pending_once(self) -> None:
+        try:
+            await self.conversation.save_pending()
+        except StoreUnavailable:
+            logger.error(
+                "%d messages of session %s could not be stored: the database is unavailable",
+                self.conversation.unsaved,
+                self.session_id,
+            )
 
     async def wait_idle(self) -> None:
         """Until the current turn (and any turn it started) has finished."""
@@ -146,7 +166,10 @@ class LiveSession:
         self._touch()
         match message:
             case UserMessage(content=content):
-                await self.user_text(content)
+                try:
+                    await self.user_text(content)
+                except StoreUnavailable:  # not stored, so not answered: nothing half-done
+                    await self.sink.send_event(storage_unavailable(saved_later=False))
             case Mark(message_id=message_id, played_ms=played_ms):
                 self.conversation.mark(message_id, played_ms)
             case Interrupt():
@@ -235,12 +258,33 @@ class LiveSession:
             await turn.run()
         finally:
             self._touch()
+            if self.conversation.unsaved and not self.tasks.running("save-pending"):
+                self.tasks.spawn(self._save_pending(), name="save-pending")
         if turn.ends_session and turn.state is TurnState.DONE:
             reply = turn.current
             played = self.conversation.played_ms(reply.id) if reply else None
             remaining = reply.unplayed_ms(played) if reply else 0.0
             await asyncio.sleep(min(remaining, MAX_END_DELAY_MS) / 1000)
             await self.end(turn.ends_session)
+
+    async def _save_pending(self) -> None:
+        """Write what the database refused, once it answers again; bounded, then say so."""
+        for delay in SAVE_RETRY_DELAYS:
+            await asyncio.sleep(delay)
+            try:
+                await self.conversation.save_pending()
+                return
+            except StoreUnavailable:
+                continue
+        unsaved = self.conversation.unsaved
+        await self.sink.send_event(
+            Error(
+                code="storage_unavailable",
+                message=f"The database stayed unavailable: {unsaved} message(s) of this "
+                "conversation were not saved.",
+                retryable=False,
+            )
+        )
 
     # ---- audio in ------------------------------------------------------------------------
 
@@ -276,7 +320,13 @@ class LiveSession:
         text = result.text.strip()
         if not text:
             return
-        message = await self.conversation.add("user", text, latency={"stt_ms": round(stt_ms, 1)})
+        try:
+            message = await self.conversation.add(
+                "user", text, latency={"stt_ms": round(stt_ms, 1)}
+            )
+        except StoreUnavailable:
+            await self.sink.send_event(storage_unavailable(saved_later=False))
+            return
         await self.sink.send_event(Transcript(content=text, message_id=str(message.id)))
         await self._next_turn(TurnStart(ended_at, stt_ms, result.audio_seconds))
 

@@ -9,16 +9,41 @@ the session (a token for it, or membership of its organization).
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
-from typing import Any
+from functools import wraps
+from typing import Any, ParamSpec, TypeVar
 
 from channels.db import database_sync_to_async
+from django.db import InterfaceError, OperationalError
 
 from assistants.models import ApiKey, Assistant, Membership
 from integrations.credentials import credentials_for
 from integrations.providers import ProviderCredentials
 from sessions import expiry, services
 from sessions.models import Message, Session
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+class StoreUnavailable(OperationalError):
+    """The database did not answer (down, unreachable, out of connections): nothing was
+    written. The runtime tells the client and keeps what it could not store."""
+
+
+def _door(fn: Callable[P, R]) -> Callable[P, Coroutine[Any, Any, R]]:
+    """``fn`` run in Django's sync thread, a database outage raised as StoreUnavailable."""
+    in_thread = database_sync_to_async(fn)
+
+    @wraps(fn)
+    async def call(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return await in_thread(*args, **kwargs)
+        except (OperationalError, InterfaceError) as exc:
+            raise StoreUnavailable(str(exc)) from exc
+
+    return call
 
 
 @dataclass
@@ -34,7 +59,7 @@ class SessionContext:
         return self.status in (Session.Status.ENDED, Session.Status.FAILED)
 
 
-@database_sync_to_async
+@_door
 def load_context(session_id: uuid.UUID) -> SessionContext | None:
     session = (
         Session.objects.unscoped()
@@ -53,18 +78,18 @@ def load_context(session_id: uuid.UUID) -> SessionContext | None:
     )
 
 
-@database_sync_to_async
+@_door
 def is_member(user: Any, organization_id: uuid.UUID) -> bool:
     return Membership.objects.for_org(organization_id).filter(user=user).exists()
 
 
-@database_sync_to_async
+@_door
 def api_key_active(api_key_id: str) -> bool:
     """Whether the key that minted a WebSocket token is still active (not revoked)."""
     return ApiKey.objects.unscoped().active().filter(pk=api_key_id).exists()
 
 
-@database_sync_to_async
+@_door
 def provider_credentials(assistant: Assistant) -> dict[str, ProviderCredentials | None]:
     """The credentials of every provider the assistant uses: its organization's, else ours."""
     providers = {assistant.model_provider, assistant.transcriber_provider}
@@ -73,33 +98,33 @@ def provider_credentials(assistant: Assistant) -> dict[str, ProviderCredentials 
     return {name: credentials_for(assistant.organization_id, name) for name in providers}
 
 
-@database_sync_to_async
+@_door
 def activate(session_id: uuid.UUID) -> bool:
     return services.session_activate(session_id=session_id)
 
 
-@database_sync_to_async
+@_door
 def end(session_id: uuid.UUID, reason: str, failed: bool = False) -> bool:
     return services.session_end(session_id=session_id, reason=reason, failed=failed)
 
 
-@database_sync_to_async
+@_door
 def touch(session_id: uuid.UUID) -> None:
     """The session is still in use (a live connection's heartbeat): it must not expire."""
     expiry.session_touch(session_id=session_id)
 
 
-@database_sync_to_async
+@_door
 def messages_from(session_id: uuid.UUID, sequence: int) -> list[Message]:
     return list(Message.objects.unscoped().filter(session_id=session_id, sequence__gte=sequence))
 
 
-@database_sync_to_async
+@_door
 def _append(session_id: uuid.UUID, role: str, fields: dict[str, Any]) -> Message:
     return services.message_append(session_id=session_id, role=role, **fields)
 
 
-@database_sync_to_async
+@_door
 def _cut(message_id: uuid.UUID, heard: str) -> None:
     services.message_update(message_id=message_id, interrupted=True, content=heard)
 
@@ -117,6 +142,8 @@ class Conversation:
     _history: list[dict[str, Any]] = field(default_factory=list)
     _history_ids: list[uuid.UUID | None] = field(default_factory=list)
     _marks: dict[str, float] = field(default_factory=dict)
+    # Messages the database refused (an outage), in order: written before any newer one.
+    _pending: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
 
     @classmethod
     def of(cls, context: SessionContext) -> Conversation:
@@ -142,10 +169,30 @@ class Conversation:
         return self._marks.get(str(message_id))
 
     async def add(self, role: str, content: str = "", **fields: Any) -> Message:
-        """Store a message (and add its usage to the session's), then let the model see it."""
+        """Store a message (and add its usage to the session's), then let the model see it.
+        StoreUnavailable when the database does not answer: nothing is stored or seen."""
+        await self.save_pending()
         message = await _append(self.session_id, role, {"content": content, **fields})
         self._remember(message.id, llm_message(message))
         return message
+
+    def defer(self, role: str, content: str, **fields: Any) -> None:
+        """A message the database refused: the model sees it now, the database gets it at the
+        next ``save_pending`` (before any newer message, so the transcript keeps its order)."""
+        message = Message(session_id=self.session_id, role=role, content=content, **fields)
+        self._remember(message.id, llm_message(message))
+        self._pending.append((role, {"content": content, **fields}))
+
+    @property
+    def unsaved(self) -> int:
+        return len(self._pending)
+
+    async def save_pending(self) -> None:
+        """Write the deferred messages, oldest first; StoreUnavailable if it still cannot."""
+        while self._pending:
+            role, fields = self._pending[0]
+            await _append(self.session_id, role, fields)
+            self._pending.pop(0)
 
     async def cut(self, message_id: uuid.UUID, heard: str) -> None:
         """A stored reply was interrupted: keep only what the listener heard of it."""

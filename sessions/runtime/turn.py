@@ -32,7 +32,7 @@ from sessions.protocol import (
     Usage,
 )
 from sessions.runtime.speech import SpeechOutput, Voice
-from sessions.runtime.store import Conversation
+from sessions.runtime.store import Conversation, StoreUnavailable
 from sessions.runtime.tools import EnabledTools, outcome_payload, parse_arguments, run_tool_call
 
 MAX_TOOL_ROUNDS = 5
@@ -273,29 +273,33 @@ class Turn:
         self, reply: Reply, *, content: str, interrupted: bool = False, error: str | None = None
     ) -> None:
         reply.stored = True  # set before the write: a cut that follows is queued behind it
-        usage = self._usage(reply)
-        message = await self.conversation.add(
-            "assistant",
-            content,
-            id=reply.id,
-            tool_calls=[_call_record(c, executed=not interrupted) for c in reply.tool_calls],
-            interrupted=interrupted,
-            latency=self._latency(reply, error),
-            usage=usage,
-        )
+        usage, latency = self._usage(reply), self._latency(reply, error)
+        fields: dict[str, Any] = {
+            "id": reply.id,
+            "tool_calls": [_call_record(c, executed=not interrupted) for c in reply.tool_calls],
+            "interrupted": interrupted,
+            "latency": latency,
+            "usage": usage,
+        }
+        try:
+            await self.conversation.add("assistant", content, **fields)
+            deferred = False
+        except StoreUnavailable:  # kept, and written once the database answers again
+            self.conversation.defer("assistant", content, **fields)
+            deferred = True
         outcome = "failed" if error else "interrupted" if interrupted else "completed"
-        metrics.observe_reply(
-            message.latency, outcome=outcome, first_of_turn=reply is self.replies[0]
-        )
+        metrics.observe_reply(latency, outcome=outcome, first_of_turn=reply is self.replies[0])
         await self.sink.send_event(
             AssistantMessage(
                 message_id=str(reply.id),
                 content=content,
                 interrupted=interrupted,
-                latency=message.latency,
+                latency=latency,
                 usage=usage,
             )
         )
+        if deferred:
+            await self.sink.send_event(storage_unavailable(saved_later=True))
 
     def _usage(self, reply: Reply) -> Usage:
         first = reply is self.replies[0]
@@ -351,7 +355,10 @@ class Turn:
             metrics.TOOL_CALLS.labels(
                 call.name if known else "unknown", "ok" if outcome.ok else "error"
             ).inc()
-            await self.conversation.add("tool", outcome_payload(outcome), tool_call_id=call.id)
+            try:
+                await self.conversation.add("tool", outcome_payload(outcome), tool_call_id=call.id)
+            except StoreUnavailable:
+                self.conversation.defer("tool", outcome_payload(outcome), tool_call_id=call.id)
             await self.sink.send_event(
                 ToolResult(
                     id=call.id,
@@ -398,6 +405,14 @@ def provider_error(
         message=f"{error.provider} is unavailable ({error.code}). Your message was saved.",
         retryable=error.retryable,
     )
+
+
+def storage_unavailable(*, saved_later: bool) -> Error:
+    if saved_later:
+        message = "The database is unavailable: this is kept and saved as soon as it answers."
+    else:
+        message = "The database is unavailable: your message was not saved. Send it again."
+    return Error(code="storage_unavailable", message=message, retryable=True)
 
 
 def tool_failed(name: str, error: str | None) -> Error:
