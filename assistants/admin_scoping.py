@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib import admin
-from django.http import Http404
+from django.contrib.auth.models import User
+from django.db.models import QuerySet
+from django.http import Http404, HttpRequest
 
-from assistants.models import Organization
+from assistants.models import Organization, OrganizationQuerySet
+from assistants.scoping import OrgScopedQuerySet
 
 
-def organizations_of(user, roles: tuple[str, ...] | None = None):
+def organizations_of(user: User, roles: tuple[str, ...] | None = None) -> OrganizationQuerySet:
     """The organizations ``user`` belongs to (with one of ``roles``, when given)."""
     memberships = user.memberships.all()
     if roles:
@@ -31,10 +36,12 @@ class OrganizationScopedAdmin(admin.ModelAdmin):
             return Organization.objects.unscoped()  # the operator sees every tenant
         return organizations_of(request.user, self.required_roles)
 
-    def get_queryset(self, request):
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Any]:
         queryset = super().get_queryset(request)
         if request.user.is_superuser:
             return queryset
+        if not isinstance(queryset, OrgScopedQuerySet):
+            raise TypeError(f"{type(self).__name__} serves organization-owned models only")
         return queryset.for_orgs(self.allowed_organizations(request))
 
     def get_object(self, request, object_id, from_field=None):

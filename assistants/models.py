@@ -101,7 +101,9 @@ class ApiKey(models.Model):
     allowed_origins = models.JSONField(
         default=list, blank=True, validators=[validators.validate_string_list]
     )
-    allowed_assistants = models.ManyToManyField("Assistant", blank=True, related_name="+")
+    allowed_assistants: models.ManyToManyField[Assistant, models.Model] = models.ManyToManyField(
+        "Assistant", blank=True, related_name="+"
+    )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )

@@ -26,7 +26,7 @@ from assistants.services import (
 from sessions.selectors import usage_this_month
 
 
-class AssistantListView(OrganizationScopedAPIView):
+class AssistantListView(OrganizationScopedAPIView[Assistant]):
     model = Assistant
 
     def scope_queryset(self, queryset):
@@ -53,7 +53,7 @@ class AssistantListView(OrganizationScopedAPIView):
         return Response(AssistantOutputSerializer(assistant).data, status=status.HTTP_201_CREATED)
 
 
-class AssistantDetailView(OrganizationScopedAPIView):
+class AssistantDetailView(OrganizationScopedAPIView[Assistant]):
     model = Assistant
 
     def scope_queryset(self, queryset):
@@ -86,7 +86,7 @@ class AssistantDetailView(OrganizationScopedAPIView):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
-class ApiKeyListView(OrganizationScopedAPIView):
+class ApiKeyListView(OrganizationScopedAPIView[ApiKey]):
     model = ApiKey
 
     def scope_queryset(self, queryset):
@@ -117,7 +117,7 @@ class ApiKeyListView(OrganizationScopedAPIView):
         return Response(output.data, status=status.HTTP_201_CREATED)
 
 
-class ApiKeyDetailView(OrganizationScopedAPIView):
+class ApiKeyDetailView(OrganizationScopedAPIView[ApiKey]):
     model = ApiKey
 
     @extend_schema(
@@ -130,7 +130,7 @@ class ApiKeyDetailView(OrganizationScopedAPIView):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
-class OrganizationView(OrganizationScopedAPIView):
+class OrganizationView(OrganizationScopedAPIView[Organization]):
     model = Organization
     pagination_class = None
 

@@ -8,19 +8,26 @@ fails at import time. Another organization's object is therefore simply absent: 
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 
 from django.db import models
 from django.shortcuts import get_object_or_404
-from rest_framework import serializers
+from rest_framework import exceptions, serializers
 from rest_framework.generics import GenericAPIView
 
+from assistants.api.auth import ApiKeyUser
 from assistants.models import Organization
+from assistants.scoping import OrgScopedQuerySet, ScopeRequiredManager
+
+_M = TypeVar("_M", bound=models.Model)
 
 
-class OrganizationScopedAPIView(GenericAPIView):
-    #: the model served; its manager must be an OrgScopedQuerySet manager
-    model: ClassVar[type[models.Model]]
+class OrganizationScopedAPIView(GenericAPIView[_M]):
+    """Subclasses name their model twice, for Django and for the type checker:
+    ``class SessionDetailView(OrganizationScopedAPIView[Session]): model = Session``."""
+
+    #: the model served: organization-owned, its ``objects`` a ScopeRequiredManager
+    model: type[_M]
     #: public (browser) keys may POST here; everything else with them is a 403
     public_key_allowed: ClassVar[bool] = False
 
@@ -34,20 +41,31 @@ class OrganizationScopedAPIView(GenericAPIView):
 
     @property
     def organization(self) -> Organization:
-        return self.request.user.organization
+        user = self.request.user
+        if not isinstance(user, ApiKeyUser):  # the permission classes let only API keys in
+            raise exceptions.NotAuthenticated()
+        return user.organization
 
-    def get_queryset(self) -> models.QuerySet:
+    def get_queryset(self) -> OrgScopedQuerySet[_M]:
+        rows = _scoped_manager(self.model).get_queryset()
         if getattr(self, "swagger_fake_view", False):  # schema generation has no request user
-            return self.model.objects.none()
-        return self.scope_queryset(self.model.objects.for_org(self.organization))
+            return rows.none()
+        return self.scope_queryset(rows.for_org(self.organization))
 
-    def scope_queryset(self, queryset: models.QuerySet) -> models.QuerySet:
+    def scope_queryset(self, queryset: OrgScopedQuerySet[_M]) -> OrgScopedQuerySet[_M]:
         return queryset
 
-    def get_object(self) -> models.Model:
+    def get_object(self) -> _M:
         obj = get_object_or_404(self.get_queryset(), pk=self.kwargs["pk"])
         self.check_object_permissions(self.request, obj)
         return obj
+
+
+def _scoped_manager(model: type[_M]) -> ScopeRequiredManager[_M]:
+    manager = getattr(model, "objects", None)
+    if not isinstance(manager, ScopeRequiredManager):
+        raise TypeError(f"{model.__name__}.objects must be a ScopeRequiredManager")
+    return manager
 
 
 def validated(serializer_class: type[serializers.Serializer], data: Any, **kwargs: Any) -> dict:

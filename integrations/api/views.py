@@ -29,7 +29,7 @@ class ConnectionPagination(Pagination):
     ordering = "-connected_at"
 
 
-class NotionConnectionListView(OrganizationScopedAPIView):
+class NotionConnectionListView(OrganizationScopedAPIView[NotionConnection]):
     model = NotionConnection
     pagination_class = ConnectionPagination
 
@@ -67,7 +67,7 @@ class NotionConnectionListView(OrganizationScopedAPIView):
         return Response(output.data, status=status.HTTP_201_CREATED)
 
 
-class NotionConnectionDetailView(OrganizationScopedAPIView):
+class NotionConnectionDetailView(OrganizationScopedAPIView[NotionConnection]):
     model = NotionConnection
 
     @extend_schema(

@@ -66,7 +66,7 @@ TextTurnOutput = inline_serializer(
 )
 
 
-class SessionEndView(OrganizationScopedAPIView):
+class SessionEndView(OrganizationScopedAPIView[Session]):
     model = Session
 
     @extend_schema(
@@ -81,7 +81,7 @@ class SessionEndView(OrganizationScopedAPIView):
         return Response(SessionOutputSerializer(session).data)
 
 
-class SessionTokenView(OrganizationScopedAPIView):
+class SessionTokenView(OrganizationScopedAPIView[Session]):
     model = Session
 
     @extend_schema(
@@ -101,7 +101,9 @@ class SessionTokenView(OrganizationScopedAPIView):
         return Response(output.data, status=status.HTTP_201_CREATED)
 
 
-async def text_turn(view: OrganizationScopedAPIView, request: Request, pk: UUID) -> Response:
+async def text_turn(
+    view: OrganizationScopedAPIView[Session], request: Request, pk: UUID
+) -> Response:
     """POST on the session-messages URL: one text turn, tools included, no audio, run on the
     event loop (the view is async) like a live call."""
     session = await sync_to_async(view.get_object)()

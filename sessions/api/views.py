@@ -36,7 +36,7 @@ FILTER_LOOKUPS = {
 }
 
 
-class SessionListView(BrowserCallableMixin, OrganizationScopedAPIView):
+class SessionListView(BrowserCallableMixin, OrganizationScopedAPIView[Session]):
     model = Session
     public_key_allowed = True  # POST only; the service applies the key's limits
 
@@ -74,7 +74,7 @@ class SessionListView(BrowserCallableMixin, OrganizationScopedAPIView):
         return Response(output.data, status=status.HTTP_201_CREATED)
 
 
-class SessionDetailView(OrganizationScopedAPIView):
+class SessionDetailView(OrganizationScopedAPIView[Session]):
     model = Session
 
     @extend_schema(summary="Get a session", responses=SessionOutputSerializer)
@@ -82,7 +82,7 @@ class SessionDetailView(OrganizationScopedAPIView):
         return Response(SessionOutputSerializer(self.get_object()).data)
 
 
-class SessionMessagesView(OrganizationScopedAPIView, AsyncAPIView):
+class SessionMessagesView(OrganizationScopedAPIView[Session], AsyncAPIView):
     """The transcript. Readable after the assistant is deleted (archived).
 
     Async (adrf): a text turn lasts as long as the model writes, and must not hold Django's
