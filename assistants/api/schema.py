@@ -70,6 +70,10 @@ ALWAYS = {
         },
     ),
 }
+ALWAYS["503"] = _error(
+    "The database did not answer within a few seconds; nothing was changed.",
+    {"Retry-After": {"schema": {"type": "integer", "minimum": 1}}},
+)
 WITH_BODY = {
     "400": _error("The body is not valid: see error.fields."),
     "413": _error("The body is larger than the server accepts."),
