@@ -62,14 +62,23 @@ async def test_interrupt_stops_audio_at_once_and_stores_what_was_heard(slow, ses
     await client.disconnect()
 
 
-async def test_mark_cuts_content_to_what_was_played(slow, session):
+@pytest.mark.parametrize(
+    "played_ms",
+    [
+        0,  # the client says nothing was played yet
+        60_000,  # beyond the audio sent: only what was sent counts, not even all of "Sure,"
+    ],
+)
+async def test_mark_cuts_content_to_what_was_played_never_beyond_what_was_sent(
+    slow, session, played_ms
+):
     slow.script_chat({"text": LONG_REPLY})
     client = LiveClient.for_session(session.id)
     await client.connect()
     await client.send(type="user-message", content="Tell me a story")
     start = await client.expect("audio-start")
     await first_audio(client)
-    await client.send(type="mark", message_id=start["message_id"], played_ms=0)
+    await client.send(type="mark", message_id=start["message_id"], played_ms=played_ms)
     await client.send(type="interrupt")
     await client.expect("clear")
     stored = (await messages(session))[-1]
@@ -240,21 +249,6 @@ async def test_without_marks_an_interrupted_reply_keeps_only_what_the_clock_says
     # "Sure," takes ~0.3 s to say: 0.1 s in, not one whole word was heard (before, the
     # whole piece being sent was stored as heard).
     assert stored.content == ""
-    await client.disconnect()
-
-
-async def test_a_mark_beyond_the_audio_sent_counts_only_what_was_sent(slow, session):
-    slow.script_chat({"text": LONG_REPLY})
-    client = LiveClient.for_session(session.id)
-    await client.connect()
-    await client.send(type="user-message", content="Tell me a story")
-    start = await client.expect("audio-start")
-    await first_audio(client)
-    await client.send(type="mark", message_id=start["message_id"], played_ms=60_000)
-    await client.send(type="interrupt")
-    await client.expect("clear")
-    stored = (await messages(session))[-1]
-    assert stored.interrupted and stored.content == ""  # not even all of "Sure," was sent
     await client.disconnect()
 
 
