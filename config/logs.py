@@ -15,6 +15,9 @@ from contextvars import ContextVar
 from datetime import UTC, datetime
 
 request_id: ContextVar[str | None] = ContextVar("request_id", default=None)
+# django.request logs a response after the request-id middleware has reset the context variable:
+# the middleware leaves the id in the request's META under this key too.
+REQUEST_ID_META = "voiceplatform.request_id"
 session_id: ContextVar[str | None] = ContextVar("session_id", default=None)
 
 _SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
@@ -54,9 +57,8 @@ class ContextFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         if getattr(record, "request_id", None) is None:
             # django.request logs a response after the middleware has left; it passes the request.
-            record.request_id = request_id.get() or getattr(
-                getattr(record, "request", None), "request_id", None
-            )
+            meta = getattr(getattr(record, "request", None), "META", None) or {}
+            record.request_id = request_id.get() or meta.get(REQUEST_ID_META)
         if getattr(record, "session_id", None) is None:
             record.session_id = session_id.get()
         return True

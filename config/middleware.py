@@ -22,6 +22,7 @@ class RequestIdMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         request_id = logs.new_request_id(request.headers.get(REQUEST_ID_HEADER))
         token = logs.request_id.set(request_id)
+        request.META[logs.REQUEST_ID_META] = request_id  # django.request logs after we return
         try:
             response = self.get_response(request)
         finally:
