@@ -134,9 +134,9 @@ def api_key_revoke(*, api_key: ApiKey) -> ApiKey:
     """Revoke a key, and with it the WebSocket tokens it minted: open connections end (4401)."""
     api_key.revoke()
     api_key.save(update_fields=["revoked_at"])
-    async_to_sync(get_channel_layer().group_send)(
-        api_key_group(api_key.pk), {"type": "api_key.revoked"}
-    )
+    layer = get_channel_layer()
+    assert layer is not None, "CHANNEL_LAYERS is always configured (config/settings.py)"
+    async_to_sync(layer.group_send)(api_key_group(api_key.pk), {"type": "api_key.revoked"})
     return api_key
 
 

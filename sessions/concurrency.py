@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import time
 import weakref
+from typing import Any
 from uuid import UUID
 
 import redis.asyncio as aioredis
@@ -31,7 +32,9 @@ return 1
 """
 
 _local: dict[UUID, set[str]] = {}
-_clients: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+_clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, aioredis.Redis] = (
+    weakref.WeakKeyDictionary()
+)
 
 
 def _redis() -> aioredis.Redis:
@@ -41,6 +44,12 @@ def _redis() -> aioredis.Redis:
     if client is None:
         client = _clients[loop] = aioredis.from_url(settings.REDIS_URL)
     return client
+
+
+async def _eval(script: str, key: str, *args: str | float) -> Any:
+    """Run a Lua ``script`` on one ``key``. redis-py types the asyncio client's eval as the sync
+    one's, ``Awaitable[str] | str`` (redis/redis-py#2399); here it is always awaitable."""
+    return await _redis().eval(script, 1, key, *args)  # type: ignore[misc]
 
 
 def _key(organization_id: UUID) -> str:
@@ -55,9 +64,8 @@ async def acquire(organization_id: UUID, connection_id: str, limit: int) -> bool
         holders.add(connection_id)
         return True
     now = time.time()
-    granted = await _redis().eval(
+    granted = await _eval(
         _ACQUIRE,
-        1,
         _key(organization_id),
         now,
         now + LEASE_SECONDS,
@@ -132,7 +140,7 @@ async def replace_holder(session_id: UUID, holder: str, connection_id: str) -> b
         _session_holders[session_id] = connection_id
         return True
     key = _session_key(session_id)
-    swapped = await _redis().eval(_SWAP, 1, key, holder, connection_id, LEASE_SECONDS)
+    swapped = await _eval(_SWAP, key, holder, connection_id, LEASE_SECONDS)
     return bool(swapped)
 
 
@@ -149,7 +157,7 @@ async def holder_left(session_id: UUID, holder: str) -> bool:
 async def refresh_session(session_id: UUID, connection_id: str) -> None:
     """Keep holding the session, if this connection still does."""
     if settings.REDIS_URL:
-        await _redis().eval(_REFRESH, 1, _session_key(session_id), connection_id, LEASE_SECONDS)
+        await _eval(_REFRESH, _session_key(session_id), connection_id, LEASE_SECONDS)
 
 
 async def release_session(session_id: UUID, connection_id: str) -> None:
@@ -158,4 +166,4 @@ async def release_session(session_id: UUID, connection_id: str) -> None:
         if _session_holders.get(session_id) == connection_id:
             del _session_holders[session_id]
         return
-    await _redis().eval(_RELEASE, 1, _session_key(session_id), connection_id)
+    await _eval(_RELEASE, _session_key(session_id), connection_id)

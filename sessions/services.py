@@ -135,7 +135,9 @@ def session_group(session_id) -> str:
 def session_stop(*, session: Session, reason: str = "ended-by-api") -> Session:
     """End a session wherever it runs: its live connection (if any) stops and stores what was
     said; the database row is ended even when no connection is open."""
-    async_to_sync(get_channel_layer().group_send)(
+    layer = get_channel_layer()
+    assert layer is not None, "CHANNEL_LAYERS is always configured (config/settings.py)"
+    async_to_sync(layer.group_send)(
         session_group(session.id), {"type": "session.end", "reason": reason}
     )
     session_end(session_id=session.id, reason=reason)

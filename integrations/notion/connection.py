@@ -10,7 +10,7 @@ from __future__ import annotations
 import hmac
 import logging
 import uuid
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from channels.db import database_sync_to_async
 from django.utils import timezone
@@ -18,7 +18,7 @@ from django.utils import timezone
 from integrations.tools.base import ToolContext, ToolError
 
 if TYPE_CHECKING:
-    from integrations.models import NotionConnection
+    from integrations.models import NotionConnection, NotionConnectionQuerySet
 
 logger = logging.getLogger(__name__)
 
@@ -27,7 +27,7 @@ class NotionNotConnected(ToolError):
     """No usable Notion connection; the message tells the user what to do."""
 
 
-def _connections(context: ToolContext) -> Any:
+def _connections(context: ToolContext) -> NotionConnectionQuerySet:
     from integrations.models import NotionConnection  # models import late: apps load first
 
     return NotionConnection.objects.for_org(context.organization_id).active()
