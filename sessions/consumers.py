@@ -37,7 +37,7 @@ from sessions.protocol import (
     parse_text_frame,
 )
 from sessions.runtime import store
-from sessions.runtime.session import LiveSession
+from sessions.runtime.session import LiveSession, SessionOver
 from sessions.runtime.store import SessionContext, StoreUnavailable
 from sessions.services import session_group
 from sessions.tokens import api_key_group, ws_token_claims
@@ -133,7 +133,12 @@ class SessionConsumer(AsyncWebsocketConsumer):
         metrics.LIVE_SESSIONS.inc()
         self.heartbeat = asyncio.create_task(self._keep_lease())
         _open_consumers.add(self)
-        await self.live.start(context)
+        try:
+            await self.live.start(context)
+        except SessionOver:  # ended between the look-up and now
+            self._stop_heartbeat()
+            await self._let_go()
+            await super().close(code=4403)
 
     def _query(self, name: str) -> str:
         return parse_qs(self.scope.get("query_string", b"").decode()).get(name, [""])[0]

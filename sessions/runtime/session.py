@@ -59,6 +59,10 @@ MAX_END_DELAY_MS = 10_000
 SAVE_RETRY_DELAYS = (1, 2, 4, 8, 15, 30)
 
 
+class SessionOver(Exception):
+    """The session has ended (or does not exist any more): it cannot go live."""
+
+
 class TaskOwner:
     """Every task of one session, by name: a crash is reported, not lost; all stop together."""
 
@@ -114,7 +118,8 @@ class LiveSession:
         self._conversation = Conversation.of(context)
         logs.session_id.set(str(context.session_id))  # inherited by every task spawned below
         self._providers = await session_providers(context, with_voice=self.with_voice)
-        await store.activate(context.session_id)
+        if not await store.activate(context.session_id):
+            raise SessionOver()  # ended since it was loaded (POST /end/, expiry)
         await self.sink.send_event(self._connected_event())
         assistant = context.assistant
         if self.timers:

@@ -13,12 +13,10 @@ from integrations.errors import ProviderError
 from sessions.models import Message
 from sessions.protocol import ServerEvent, SessionEnded
 from sessions.runtime import store
-from sessions.runtime.session import LiveSession
+from sessions.runtime.session import LiveSession, SessionOver
 from sessions.runtime.turn import TurnState
 
-
-class SessionOver(Exception):
-    """The session has ended (or does not exist any more)."""
+__all__ = ["SessionOver", "TextTurnResult", "TurnCrashed", "TurnFailed", "run_text_turn"]
 
 
 class TurnFailed(Exception):

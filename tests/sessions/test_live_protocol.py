@@ -418,3 +418,21 @@ async def test_a_stalled_model_fails_the_turn_at_the_first_token_timeout(
     assert asyncio.get_running_loop().time() - started < 3  # not 3 attempts x 10 s
     assert await messages(session) == [("user", "Hello?")]  # no empty assistant message
     await client.disconnect()
+
+
+
+async def test_a_session_ended_after_its_look_up_is_not_revived(providers, session):
+    """Ended between a transport's look-up and the session's start (POST /end/ or expiry on
+    another process): start refuses, and nothing is sent or stored."""
+    from sessions.runtime import store
+    from sessions.runtime.session import LiveSession, SessionOver
+    from sessions.runtime.text_turn import CollectingSink
+    from sessions.services import session_end
+
+    context = await store.load_context(session.id)
+    await database_sync_to_async(session_end)(session_id=session.id, reason="ended-by-api")
+    sink = CollectingSink()
+    with pytest.raises(SessionOver):
+        await LiveSession(sink).start(context)
+    assert sink.events == []
+    assert await messages(session) == []
