@@ -10,17 +10,17 @@ from elevenlabs.client import AsyncElevenLabs
 from elevenlabs.core.api_error import ApiError
 
 from integrations.errors import ProviderError
+from integrations.http import httpx_client, timed_out
 from integrations.resilience import redact, retry_after_seconds, status_error
-from integrations.transport import AiohttpTransport
 
 PROVIDER = "elevenlabs"
 
 
 def map_elevenlabs_error(exc: ApiError | httpx.HTTPError, api_key: str) -> ProviderError:
     """Translate an SDK/httpx exception into our one error type, without leaking the key."""
-    if isinstance(exc, httpx.TimeoutException):
-        return ProviderError(PROVIDER, "timeout", "request timed out", retryable=True)
     if isinstance(exc, httpx.HTTPError):
+        if timed_out(exc):
+            return ProviderError(PROVIDER, "timeout", "request timed out", retryable=True)
         return ProviderError(PROVIDER, "unavailable", "connection failed", retryable=True)
     if exc.status_code is None:
         return ProviderError(PROVIDER, "unavailable", "no status in response", retryable=True)
@@ -45,11 +45,9 @@ def _detail_text(body: Any) -> str:
 def elevenlabs_client(
     api_key: str, base_url: str | None, timeout: float
 ) -> tuple[httpx.AsyncClient, AsyncElevenLabs]:
-    """The SDK client on an httpx client we own: AsyncElevenLabs itself cannot be closed. Its
-    transport is aiohttp's (integrations/transport.py): a reply's audio is ~150 reads."""
-    http = httpx.AsyncClient(
-        timeout=timeout, follow_redirects=True, transport=AiohttpTransport(httpx)
-    )
+    """The SDK client on an httpx client we own (AsyncElevenLabs itself cannot be closed), on
+    the shared aiohttp transport (integrations/http.py): a reply's audio is ~150 reads."""
+    http = httpx_client(timeout=timeout)
     return http, AsyncElevenLabs(
         api_key=api_key, base_url=base_url, timeout=timeout, httpx_client=http
     )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
 from contextlib import aclosing
 from typing import Any
 
@@ -91,7 +91,7 @@ class ElevenLabsTTS:
 
     async def _stream_once(
         self, voice_id: str, request: dict[str, Any], sample_width: int
-    ) -> AsyncIterator[bytes]:
+    ) -> AsyncGenerator[bytes, None]:
         aligner = _SampleAligner(sample_width)
         try:
             async with aclosing(self._client.text_to_speech.stream(voice_id, **request)) as audio:

@@ -23,6 +23,7 @@ from notion_client import AsyncClient, RequestTimeoutError
 from notion_client.errors import HTTPResponseError
 
 from integrations.errors import ProviderError
+from integrations.http import httpx_client, never_connected, timed_out
 
 PROVIDER = "notion"
 DEFAULT_BASE_URL = "https://api.notion.com"
@@ -48,7 +49,7 @@ class RetryPolicy:
         return self._backoff(attempt) if may_repeat else None
 
     def _backoff(self, attempt: int) -> float:
-        ceiling = min(self.max_delay, self.base_delay * 2 ** (attempt - 1))
+        ceiling = min(self.max_delay, self.base_delay * 2.0 ** (attempt - 1))
         return ceiling * (0.5 + random.random() / 2)  # noqa: S311 - jitter, not security
 
 
@@ -75,7 +76,7 @@ def retry_after_seconds(headers: httpx.Headers) -> float | None:
 def provider_error(exc: Exception, what: str) -> ProviderError:
     """A notion-client or transport failure as our one error type. ``what`` names the object
     the call was about ("page", "database"...) for a message a user can act on."""
-    if isinstance(exc, RequestTimeoutError | httpx.TimeoutException):
+    if isinstance(exc, RequestTimeoutError | httpx.TimeoutException) and timed_out(exc):
         return ProviderError(PROVIDER, "timeout", "Notion didn't answer in time.", retryable=True)
     if not isinstance(exc, HTTPResponseError):
         return ProviderError(PROVIDER, "unavailable", "Couldn't reach Notion.", retryable=True)
@@ -137,7 +138,9 @@ class NotionAPI:
         retry: RetryPolicy | None = None,
     ) -> None:
         self.retry = retry or RetryPolicy()
+        # The SDK sets base URL, timeout and headers on the client it is given.
         self.client = AsyncClient(
+            client=httpx_client(timeout=timeout_seconds),
             auth=token,
             base_url=(base_url or notion_base_url()).rstrip("/"),
             timeout_ms=int(timeout_seconds * 1000),
@@ -173,7 +176,7 @@ class NotionAPI:
                 return dict(await method(**arguments))
             except (HTTPResponseError, RequestTimeoutError, httpx.HTTPError) as exc:
                 error = provider_error(exc, what)
-                never_sent = isinstance(exc, httpx.ConnectError)
+                never_sent = never_connected(exc)
                 wait = self.retry.delay(error, attempt, may_repeat=idempotent or never_sent)
                 if wait is None:
                     raise error from exc

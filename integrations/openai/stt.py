@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import openai
-from openai import AsyncOpenAI
 
-from integrations.openai.client import map_openai_error
+from integrations.openai.client import map_openai_error, openai_client
 from integrations.resilience import call_with_retries
 from integrations.stt import Transcription, pcm16_seconds, pcm16_to_wav
 
@@ -18,10 +15,7 @@ class OpenAISTT:
     ) -> None:
         self._api_key = api_key
         self._max_attempts = max_attempts
-        # max_retries=0: we retry ourselves, with a short, bounded back-off.
-        self._client = AsyncOpenAI(
-            api_key=api_key, base_url=base_url, timeout=timeout, max_retries=0
-        )
+        self._client = openai_client(api_key, base_url, timeout)
 
     async def aclose(self) -> None:
         await self._client.close()
@@ -30,12 +24,13 @@ class OpenAISTT:
         self, *, pcm16: bytes, sample_rate: int, model: str, language: str | None
     ) -> Transcription:
         wav = pcm16_to_wav(pcm16, sample_rate)
-        extra: dict[str, Any] = {"language": language} if language else {}
 
         async def attempt() -> str:
             try:
                 result = await self._client.audio.transcriptions.create(
-                    model=model, file=("utterance.wav", wav, "audio/wav"), **extra
+                    model=model,
+                    file=("utterance.wav", wav, "audio/wav"),
+                    language=language or openai.omit,
                 )
             except openai.OpenAIError as exc:
                 raise map_openai_error(exc, self._api_key) from exc

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import asyncio
+from collections.abc import AsyncIterator
 
 import pytest
 from django.test import override_settings
@@ -14,6 +15,7 @@ from integrations.openai.llm import OpenAILLM
 from integrations.openai.stt import OpenAISTT
 from integrations.providers import (
     ProviderCredentials,
+    aclose_clients,
     build_llm,
     build_stt,
     build_tts,
@@ -24,13 +26,12 @@ CREDS = ProviderCredentials(api_key="sk-test-secret-value", base_url="http://127
 
 
 @pytest.fixture(autouse=True)
-def _empty_cache() -> Iterator[None]:
-    providers.clear_client_cache()
+async def _own_clients() -> AsyncIterator[None]:
     yield
-    providers.clear_client_cache()
+    await aclose_clients()
 
 
-def test_builds_each_kind_by_provider_name():
+async def test_builds_each_kind_by_provider_name():
     assert isinstance(build_llm("openai", CREDS), OpenAILLM)
     assert isinstance(build_tts("elevenlabs", CREDS), ElevenLabsTTS)
     assert isinstance(build_stt("openai", CREDS), OpenAISTT)
@@ -41,25 +42,44 @@ def test_builds_each_kind_by_provider_name():
     ("build", "provider"),
     [(build_llm, "elevenlabs"), (build_tts, "openai"), (build_stt, "azure")],
 )
-def test_unknown_provider_is_a_value_error(build, provider):
+async def test_unknown_provider_is_a_value_error(build, provider):
     with pytest.raises(ValueError, match=provider):
         build(provider, CREDS)
 
 
-def test_clients_are_reused_per_credentials():
+async def test_clients_are_reused_per_credentials():
     other = ProviderCredentials(api_key="sk-test-other-value", base_url=CREDS.base_url)
 
     assert build_llm("openai", CREDS) is build_llm("openai", CREDS)
     assert build_llm("openai", CREDS) is not build_llm("openai", other)
 
 
-def test_cache_is_bounded(monkeypatch):
+async def test_cache_is_bounded(monkeypatch):
     monkeypatch.setattr(providers, "CACHE_SIZE", 2)
     first = build_llm("openai", CREDS)
     for n in range(2):
         build_llm("openai", ProviderCredentials(api_key=f"sk-test-{n}", base_url=None))
 
     assert build_llm("openai", CREDS) is not first
+
+
+def test_clients_belong_to_the_loop_that_uses_them():
+    with pytest.raises(RuntimeError, match="event loop"):
+        build_llm("openai", CREDS)
+
+
+async def test_each_loop_has_its_own_clients():
+    here = build_llm("openai", CREDS)
+
+    elsewhere = await asyncio.to_thread(asyncio.run, _build_and_close())
+
+    assert elsewhere is not here
+
+
+async def _build_and_close() -> object:
+    client = build_llm("openai", CREDS)
+    await aclose_clients()
+    return client
 
 
 def test_credentials_repr_hides_the_key():

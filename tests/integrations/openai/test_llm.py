@@ -13,7 +13,8 @@ import pytest
 
 from integrations.errors import ProviderError
 from integrations.llm import LLMEvent, LLMFinish, LLMUsage, TextDelta, ToolCallRequest
-from integrations.openai.llm import OpenAILLM, _Accumulator
+from integrations.openai.chunks import ChunkAccumulator
+from integrations.openai.llm import OpenAILLM
 
 KEY = "sk-test-abcdefghijklmnop0123456789"
 USER = [{"role": "user", "content": "What is the weather in Paris?"}]
@@ -374,6 +375,6 @@ async def test_cancelling_the_consumer_cancels_the_stream(sims, make_llm):
 )
 def test_a_malformed_chunk_is_a_retryable_provider_error(chunk):
     with pytest.raises(ProviderError) as caught:
-        _Accumulator().feed(chunk)
+        ChunkAccumulator().feed(chunk)
 
     assert (caught.value.code, caught.value.retryable) == ("unavailable", True)
