@@ -94,10 +94,12 @@ class Server(uvicorn.Server):
 
     async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
         # Before uvicorn closes the WebSockets with 1012: live clients hear why, and can resume.
+        from integrations.providers import aclose_clients
         from sessions.consumers import announce_shutdown
 
         await announce_shutdown()
         await super().shutdown(sockets)
+        await aclose_clients()  # the provider SDKs' pooled connections, once no call needs them
 
     async def main_loop(self) -> None:
         from sessions.expiry import expiring_sessions  # Django is set up by now
