@@ -13,6 +13,7 @@ from __future__ import annotations
 import atexit
 import hmac
 import os
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.http import Http404, HttpRequest, HttpResponse
@@ -27,9 +28,12 @@ from prometheus_client import (
 )
 from prometheus_client import REGISTRY as PROCESS_REGISTRY
 
+if TYPE_CHECKING:
+    from integrations.errors import ProviderError
+    from sessions.protocol import Latency
+
 MULTIPROCESS = bool(settings.PROMETHEUS_MULTIPROC_DIR)
 LATENCY_BUCKETS = (0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.75, 1.0, 1.5, 2.0, 3.0, 5.0, 10.0)
-STAGES = ("stt", "llm_ttft", "tts_ttfb", "first_audio")
 
 HTTP_REQUESTS = Counter(
     "vp_http_requests_total",
@@ -70,16 +74,21 @@ TOOL_CALLS = Counter(
 )
 
 
-def observe_reply(latency: dict, *, outcome: str, first_of_turn: bool) -> None:
-    """A stored assistant reply and its latency dict (milliseconds, None when not measured)."""
+def observe_reply(latency: Latency, *, outcome: str, first_of_turn: bool) -> None:
+    """A stored assistant reply and its latency (milliseconds, None when not measured)."""
     TURNS.labels(outcome).inc()
-    for stage in STAGES:
-        value = latency.get(f"{stage}_ms")
-        if value is not None and (stage != "stt" or first_of_turn):
+    stages = {
+        "stt": latency["stt_ms"] if first_of_turn else None,  # the turn's, not each reply's
+        "llm_ttft": latency["llm_ttft_ms"],
+        "tts_ttfb": latency["tts_ttfb_ms"],
+        "first_audio": latency["first_audio_ms"],
+    }
+    for stage, value in stages.items():
+        if value is not None:
             STAGE_LATENCY.labels(stage).observe(value / 1000)
 
 
-def observe_provider_error(error) -> None:
+def observe_provider_error(error: ProviderError) -> None:
     PROVIDER_ERRORS.labels(error.provider, error.code).inc()
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import aclosing
 from typing import TypeVar
 
@@ -28,7 +28,7 @@ def backoff_delay(attempt: int, retry_after: float | None = None) -> float:
     """Seconds to wait after failed attempt number ``attempt`` (counting from 1)."""
     if retry_after is not None:
         return min(max(retry_after, 0.0), MAX_DELAY_S)
-    return min(BASE_DELAY_S * 2 ** (attempt - 1), MAX_DELAY_S)
+    return min(BASE_DELAY_S * 2.0 ** (attempt - 1), MAX_DELAY_S)
 
 
 def retry_after_seconds(headers: Mapping[str, str] | None) -> float | None:
@@ -104,7 +104,7 @@ async def call_with_retries(call: Callable[[], Awaitable[T]], *, max_attempts: i
 
 
 async def stream_with_retries(
-    start: Callable[[], AsyncIterator[T]], *, provider: str, max_attempts: int
+    start: Callable[[], AsyncGenerator[T, None]], *, provider: str, max_attempts: int
 ) -> AsyncIterator[T]:
     """Yield from ``start()``, starting over only while nothing has been yielded yet.
 

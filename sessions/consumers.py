@@ -17,6 +17,7 @@ import logging
 import time
 import uuid
 import weakref
+from collections.abc import Mapping
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -73,7 +74,7 @@ class TokenBucket:
         return True
 
 
-def _own_origin(scope: dict[str, Any]) -> bool:
+def _own_origin(scope: Mapping[str, Any]) -> bool:
     """A cookie travels with any page's request; only our own pages may use it here."""
     origin = dict(scope.get("headers", [])).get(b"origin")
     if origin is None:

@@ -16,10 +16,11 @@ token's delay (~25 ms) before the first audio. A full stop always waits ("Dr.", 
 from __future__ import annotations
 
 import asyncio
+import enum
 import re
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Final, TypeAlias
 
 from integrations.errors import ProviderError
 from integrations.tts import AudioFormat, TTSClient
@@ -87,7 +88,15 @@ PREFETCH = 3  # TTS requests in flight at once for one reply
 # write, which made up most of a spoken reply's CPU (see docs/PERFORMANCE.md).
 MAX_FRAME_BYTES = 32 * 1024
 CHARS_PER_SECOND = 15  # a usual speaking rate, to place the end of a piece still being sent
-_END = object()
+
+
+class _End(enum.Enum):
+    END = enum.auto()
+
+
+_END: Final = _End.END
+# What the queue of one piece carries: its audio, the error that cut it short, then _END.
+_PieceItem: TypeAlias = bytes | ProviderError | _End
 
 
 @dataclass
@@ -141,7 +150,9 @@ class AudioTimeline:
         return max(piece.start_byte + int(per_char * len(piece.text)), self.bytes_sent)
 
 
-def _join_waiting(chunk: bytes, queue: asyncio.Queue[Any]) -> tuple[bytes, object | None]:
+def _join_waiting(
+    chunk: bytes, queue: asyncio.Queue[_PieceItem]
+) -> tuple[bytes, ProviderError | _End | None]:
     """``chunk`` and the audio already queued behind it, up to MAX_FRAME_BYTES; and the first
     non-audio item taken off the queue (an error or the end), which the caller handles next."""
     parts, size = [chunk], len(chunk)
@@ -167,7 +178,7 @@ class SpeechOutput:
         self._message_id = message_id
         self._sink = sink
         self._chunker = SpeechChunker()
-        self._queues: asyncio.Queue[tuple[str, asyncio.Queue[Any], asyncio.Event] | None] = (
+        self._queues: asyncio.Queue[tuple[str, asyncio.Queue[_PieceItem], asyncio.Event] | None] = (
             asyncio.Queue()
         )
         self._fetches: list[asyncio.Task[None]] = []
@@ -196,7 +207,7 @@ class SpeechOutput:
     def _say(self, text: str) -> None:
         if self.failed or self.muted:
             return
-        queue: asyncio.Queue[Any] = asyncio.Queue()
+        queue: asyncio.Queue[_PieceItem] = asyncio.Queue()
         turn = asyncio.Event()
         self.characters += len(text)
         self._fetches.append(asyncio.create_task(self._fetch(text, queue, turn)))
@@ -229,7 +240,9 @@ class SpeechOutput:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
 
-    async def _fetch(self, text: str, queue: asyncio.Queue[Any], turn: asyncio.Event) -> None:
+    async def _fetch(
+        self, text: str, queue: asyncio.Queue[_PieceItem], turn: asyncio.Event
+    ) -> None:
         async with self._slots:
             started = time.perf_counter()
             try:
