@@ -91,11 +91,13 @@ async def _slow_head(request: web.Request) -> web.Response:
 
 
 async def _chat(request: web.Request) -> web.StreamResponse:
+    request.app[RECORDER].peers.append(request.transport.get_extra_info("peername")[1])
     response = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
     await response.prepare(request)
     for chunk in REPLY:
         await response.write(f"data: {json.dumps(chunk)}\n\n".encode())
     await response.write(b"data: [DONE]\n\n")
+    await asyncio.sleep(0.02)  # the body's end comes on its own, after [DONE]
     await response.write_eof()
     return response
 
@@ -397,6 +399,15 @@ async def test_aclose_clients_leaves_no_open_connections(server, own_clients, no
     await aclose_clients()
 
     assert thread.wait_for_connections(0) == 0
+
+
+async def test_a_reply_read_to_done_leaves_its_connection_to_the_next(server, own_clients):
+    thread, url = server
+
+    replies = [await _reply(_creds(url)) for _ in range(3)]
+
+    assert replies == ["Hi"] * 3
+    assert len(set(thread.recorder.peers)) == 1  # [DONE], then the body's end: back to the pool
 
 
 async def test_an_evicted_client_closes_its_connections(
