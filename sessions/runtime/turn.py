@@ -198,6 +198,12 @@ class Turn:
                 await reply.speech.cancel()
             if reply.text or reply.tool_calls:  # what the model said before it failed
                 await self._store(reply, content=reply.text, error=exc.code)
+            else:  # nothing to store, but a failed turn all the same
+                metrics.observe_reply(
+                    self._latency(reply, exc.code),
+                    outcome="failed",
+                    first_of_turn=reply is self.replies[0],
+                )
             raise
         await self._store(reply, content=reply.text)
         return reply
