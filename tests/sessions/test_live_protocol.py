@@ -420,7 +420,6 @@ async def test_a_stalled_model_fails_the_turn_at_the_first_token_timeout(
     await client.disconnect()
 
 
-
 async def test_a_session_ended_after_its_look_up_is_not_revived(providers, session):
     """Ended between a transport's look-up and the session's start (POST /end/ or expiry on
     another process): start refuses, and nothing is sent or stored."""

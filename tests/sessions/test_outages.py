@@ -58,6 +58,7 @@ async def test_redis_killed_mid_reply(providers, session, asgi_server, private_r
         assert error["code"] == "service_unavailable" and error["retryable"] is True
         assert await closed_code(ws) == 1013
     status, messages = await stored(session)
+    assert status == "active"  # not ended: resumable
     assert messages[0][:2] == ("user", "Tell me a story")
     assert messages[-1][0] == "assistant" and messages[-1][2]  # kept as far as it was heard
     await asyncio.sleep(3)  # longer than the silence timeout: no timer outlived its connection
