@@ -5,7 +5,7 @@ A session nobody ever used (still ``created``) ends ``expired-unused`` after
 ``SESSION_IDLE_TTL_SECONDS`` without activity: its client vanished, the process serving it
 died, or it was only used over REST and its last text turn is long past. Activity is
 ``Session.last_activity_at``, set when the session is created or activated, with every stored
-message (in ``message_append``'s own UPDATE) and, every 30 s, by a live connection's heartbeat
+message (in ``store.message_append``'s own UPDATE) and, every 30 s, by a live connection's heartbeat
 (``session_touch``): a connected session never looks idle, however quiet its caller is (its
 assistant's silence timeout handles that).
 

@@ -1,24 +1,20 @@
-"""Writes for sessions and their transcripts. Sync functions: async callers wrap them once.
+"""Writes for sessions. Sync functions: async callers wrap them once.
 
 The functions that take a ``session_id`` serve the live runtime, which holds a session it was
 let into by a scoped lookup (the API view, or the WebSocket token signed for that session):
-their queries are ``unscoped()`` by design, not by accident.
+their queries are ``unscoped()`` by design, not by accident. A transcript's messages are
+written by the runtime's store (sessions/runtime/store.py), its one door to the database.
 """
 
 from __future__ import annotations
 
-from typing import Any
-
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
 from django.utils import timezone
 
 from assistants.models import ApiKey, Assistant
-from sessions.models import Message, Session, empty_usage
-
-USAGE_KEYS = tuple(empty_usage())
+from sessions.models import Session
 
 
 def session_create(
@@ -68,42 +64,6 @@ def session_start(
 def _assistant_of(api_key: ApiKey, assistant_id, *, extra: dict) -> Assistant | None:
     assistants = Assistant.objects.for_org(api_key.organization_id)
     return assistants.filter(pk=assistant_id, **extra).first()
-
-
-@transaction.atomic
-def message_append(*, session_id, role: str, content: str = "", **fields: Any) -> Message:
-    """Store the next message of a session, and add its ``usage`` (if any) to the session's.
-
-    One transaction, three statements. Sequences are gap-free and strictly increasing even
-    with several writers: the session row stays locked from the SELECT until commit."""
-    session = (
-        Session.objects.unscoped()
-        .select_for_update()
-        .only("last_sequence", "usage")
-        .get(pk=session_id)
-    )
-    session.last_sequence += 1
-    session.last_activity_at = timezone.now()  # a stored message is activity: see expiry.py
-    changed = ["last_sequence", "last_activity_at"]
-    if fields.get("usage"):
-        session.usage = usage_totals(session.usage, fields["usage"])
-        changed.append("usage")
-    session.save(update_fields=changed)
-    return Message.objects.create(
-        session_id=session_id, sequence=session.last_sequence, role=role, content=content, **fields
-    )
-
-
-def message_update(*, message_id, **fields: Any) -> None:
-    Message.objects.unscoped().filter(pk=message_id).update(**fields)
-
-
-def usage_totals(totals: dict[str, float], usage: dict[str, float]) -> dict[str, float]:
-    """The session's usage so far plus one message's."""
-    summed = {**empty_usage(), **totals}
-    for key in USAGE_KEYS:
-        summed[key] = round(summed[key] + usage.get(key, 0), 3)
-    return summed
 
 
 def session_activate(*, session_id) -> bool:

@@ -68,3 +68,10 @@ class ApiKeyFactory:
     @staticmethod
     def with_secret(*, organization, kind=ApiKey.Kind.PRIVATE, **kwargs) -> tuple[ApiKey, str]:
         return api_key_create(organization=organization, name="test", kind=kind, **kwargs)
+
+
+def append_message(*, session_id, role: str, content: str = "", **fields):
+    """A message stored as the live runtime stores it (sessions/runtime/store.py)."""
+    from sessions.runtime.store import message_append
+
+    return message_append(session_id, role, {"content": content, **fields})

@@ -15,13 +15,16 @@ from functools import wraps
 from typing import Any, ParamSpec, TypeVar
 
 from channels.db import database_sync_to_async
-from django.db import InterfaceError, OperationalError
+from django.db import InterfaceError, OperationalError, transaction
+from django.utils import timezone
 
 from assistants.models import ApiKey, Assistant, Membership
 from integrations.credentials import credentials_for
 from integrations.providers import ProviderCredentials
 from sessions import expiry, services
-from sessions.models import Message, Session
+from sessions.models import Message, Session, empty_usage
+
+USAGE_KEYS = tuple(empty_usage())
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -119,14 +122,44 @@ def messages_from(session_id: uuid.UUID, sequence: int) -> list[Message]:
     return list(Message.objects.unscoped().filter(session_id=session_id, sequence__gte=sequence))
 
 
-@_door
-def _append(session_id: uuid.UUID, role: str, fields: dict[str, Any]) -> Message:
-    return services.message_append(session_id=session_id, role=role, **fields)
+@transaction.atomic
+def message_append(session_id: uuid.UUID, role: str, fields: dict[str, Any]) -> Message:
+    """Store the next message of a session, and add its ``usage`` (if any) to the session's.
+
+    One transaction, three statements. Sequences are gap-free and strictly increasing even
+    with several writers: the session row stays locked from the SELECT until commit."""
+    session = (
+        Session.objects.unscoped()
+        .select_for_update()
+        .only("last_sequence", "usage")
+        .get(pk=session_id)
+    )
+    session.last_sequence += 1
+    session.last_activity_at = timezone.now()  # a stored message is activity: see expiry.py
+    changed = ["last_sequence", "last_activity_at"]
+    if fields.get("usage"):
+        session.usage = usage_totals(session.usage, fields["usage"])
+        changed.append("usage")
+    session.save(update_fields=changed)
+    return Message.objects.create(
+        session_id=session_id, sequence=session.last_sequence, role=role, **fields
+    )
+
+
+_append = _door(message_append)
+
+
+def usage_totals(totals: dict[str, float], usage: dict[str, float]) -> dict[str, float]:
+    """The session's usage so far plus one message's."""
+    summed = {**empty_usage(), **totals}
+    for key in USAGE_KEYS:
+        summed[key] = round(summed[key] + usage.get(key, 0), 3)
+    return summed
 
 
 @_door
 def _cut(message_id: uuid.UUID, heard: str) -> None:
-    services.message_update(message_id=message_id, interrupted=True, content=heard)
+    Message.objects.unscoped().filter(pk=message_id).update(interrupted=True, content=heard)
 
 
 @dataclass

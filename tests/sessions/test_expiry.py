@@ -27,8 +27,8 @@ from rest_framework.test import APIClient
 from sessions import concurrency
 from sessions.expiry import session_touch, sessions_expire
 from sessions.models import Session
-from sessions.services import message_append, session_activate, session_end
-from tests.factories import SessionFactory
+from sessions.services import session_activate, session_end
+from tests.factories import SessionFactory, append_message
 from tests.sessions.live import LiveClient
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -96,7 +96,7 @@ def test_activity_moves_the_deadline():
     session_activate(session_id=session.id)
     backdate(session, timedelta(minutes=10))  # activated ten minutes ago
     first = reloaded(session).last_activity_at
-    message_append(session_id=session.id, role="user", content="still here")
+    append_message(session_id=session.id, role="user", content="still here")
     stored = reloaded(session).last_activity_at
     assert stored > first
     assert sessions_expire(now=first + idle_limit() + SECOND) == 0  # idle from the message on
@@ -290,7 +290,7 @@ def test_the_migration_dates_existing_sessions_by_their_last_use():
     migration = importlib.import_module("sessions.migrations.0003_session_last_activity_at")
     never_used, started, talked = SessionFactory(), SessionFactory(), SessionFactory()
     session_activate(session_id=started.id)
-    message = message_append(session_id=talked.id, role="user", content="hello")
+    message = append_message(session_id=talked.id, role="user", content="hello")
     Session.objects.unscoped().update(last_activity_at=timezone.now() + timedelta(days=1))
 
     migration.backfill_last_activity(apps, None)

@@ -3,13 +3,12 @@ from django.core.exceptions import ValidationError
 
 from sessions.models import Message, Session
 from sessions.services import (
-    message_append,
     session_activate,
     session_create,
     session_end,
 )
 from sessions.tokens import ws_token_for, ws_token_valid
-from tests.factories import AssistantFactory, SessionFactory
+from tests.factories import AssistantFactory, SessionFactory, append_message
 
 pytestmark = pytest.mark.django_db
 
@@ -17,7 +16,7 @@ pytestmark = pytest.mark.django_db
 def test_message_sequences_increase_without_gaps():
     session = SessionFactory()
     roles = ["user", "assistant", "tool", "assistant"]
-    messages = [message_append(session_id=session.id, role=r, content=r) for r in roles]
+    messages = [append_message(session_id=session.id, role=r, content=r) for r in roles]
     assert [m.sequence for m in messages] == [1, 2, 3, 4]
     assert (
         list(Message.objects.unscoped().filter(session=session).values_list("role", flat=True))
@@ -54,10 +53,10 @@ def test_session_ends_once():
 def test_each_messages_usage_adds_up_in_the_session():
     session = SessionFactory()
     usage = [{"prompt_tokens": 10, "tts_characters": 5}, {"prompt_tokens": 3}]
-    message_append(session_id=session.id, role="assistant", content="a", usage=usage[0])
-    message_append(session_id=session.id, role="user", content="b")  # no usage of its own
-    message_append(session_id=session.id, role="assistant", content="c", usage=usage[1])
-    message_append(
+    append_message(session_id=session.id, role="assistant", content="a", usage=usage[0])
+    append_message(session_id=session.id, role="user", content="b")  # no usage of its own
+    append_message(session_id=session.id, role="assistant", content="c", usage=usage[1])
+    append_message(
         session_id=session.id, role="assistant", content="d", usage={"stt_audio_seconds": 1.5}
     )
     session.refresh_from_db()
