@@ -9,6 +9,10 @@ garbage collection:
 - a loop that ends without it (asgiref's ``async_to_sync`` runs each call in a loop of its own)
   closes them all the same: its runner (``asyncio.run``, ``asyncio.Runner``) cancels the tasks
   still pending, and the loop's keeper task closes its clients when it is cancelled.
+
+So a caller must not keep a client past its use: look it up again for the next turn (a dict
+hit). One kept for a whole session would be closed under it if ``CACHE_SIZE`` other credentials
+came into use in the meantime.
 """
 
 from __future__ import annotations
