@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 
 from django.conf import settings
 
@@ -22,7 +24,7 @@ Credentials = dict[str, ProviderCredentials | None]
 @dataclass
 class SessionProviders:
     turn: TurnConfig
-    stt: STTClient | None
+    stt: Callable[[], STTClient] | None  # looked up at each use, as TurnConfig.llm
     transcriber_model: str
     language: str
 
@@ -36,7 +38,7 @@ async def session_providers(context: SessionContext, *, with_voice: bool) -> Ses
             session_id=context.session_id,
             organization_id=context.organization_id,
             assistant_id=assistant.id,
-            llm=build_llm(assistant.model_provider, llm_creds) if llm_creds else None,
+            llm=partial(build_llm, assistant.model_provider, llm_creds) if llm_creds else None,
             model=assistant.model_name,
             temperature=assistant.temperature,
             max_tokens=assistant.max_tokens,
@@ -57,7 +59,7 @@ def _voice(assistant: Assistant, creds: Credentials) -> Voice | None:
     if assistant.voice_provider == Assistant.VoiceProvider.NONE or tts_creds is None:
         return None
     return Voice(
-        tts=build_tts(assistant.voice_provider, tts_creds),
+        tts=partial(build_tts, assistant.voice_provider, tts_creds),
         voice_id=assistant.voice_id,
         model_id=assistant.voice_model,
         settings=dict(assistant.voice_settings),
@@ -65,6 +67,6 @@ def _voice(assistant: Assistant, creds: Credentials) -> Voice | None:
     )
 
 
-def _stt(assistant: Assistant, creds: Credentials) -> STTClient | None:
+def _stt(assistant: Assistant, creds: Credentials) -> Callable[[], STTClient] | None:
     stt_creds = creds.get(assistant.transcriber_provider)
-    return build_stt(assistant.transcriber_provider, stt_creds) if stt_creds else None
+    return partial(build_stt, assistant.transcriber_provider, stt_creds) if stt_creds else None

@@ -19,6 +19,7 @@ import asyncio
 import enum
 import re
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Final, TypeAlias
 
@@ -101,7 +102,7 @@ _PieceItem: TypeAlias = bytes | ProviderError | _End
 
 @dataclass
 class Voice:
-    tts: TTSClient
+    tts: Callable[[], TTSClient]  # looked up at each use, as TurnConfig.llm
     voice_id: str
     model_id: str
     settings: dict[str, Any]
@@ -246,7 +247,7 @@ class SpeechOutput:
         async with self._slots:
             started = time.perf_counter()
             try:
-                stream = self._voice.tts.stream_speech(
+                stream = self._voice.tts().stream_speech(
                     text=text,
                     voice_id=self._voice.voice_id,
                     model_id=self._voice.model_id,

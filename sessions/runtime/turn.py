@@ -14,7 +14,7 @@ import asyncio
 import enum
 import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -45,7 +45,9 @@ class TurnConfig:
     session_id: uuid.UUID
     organization_id: uuid.UUID
     assistant_id: uuid.UUID
-    llm: LLMClient | None
+    # Clients are looked up at each use, not kept: the process's client cache may close one it
+    # evicts (integrations/providers.py), and a lookup is a dict access.
+    llm: Callable[[], LLMClient] | None
     model: str
     temperature: float
     max_tokens: int
@@ -211,7 +213,7 @@ class Turn:
     def _llm_stream(self, *, tools: bool) -> AsyncIterator[LLMEvent]:
         config = self.config
         assert config.llm is not None
-        return config.llm.stream_chat(
+        return config.llm().stream_chat(
             model=config.model,
             messages=self.conversation.for_llm(),
             tools=config.tools.schemas() if tools else None,

@@ -152,3 +152,20 @@ async def test_the_user_message_is_stored_before_the_model_is_called(providers, 
     assert (await client.expect("error"))["code"] == "internal_error"
     assert providers.requests(path="/v1/chat/completions") == []
     await client.disconnect()
+
+
+async def test_a_session_outlives_the_clients_it_used(providers, session):
+    """The process's client cache may close a client it evicts: a session looks its clients up
+    at each use instead of keeping them, so its next turn gets a working one."""
+    from integrations.providers import aclose_clients
+
+    providers.script_chat({"text": "First."}, {"text": "Second."})
+    client = LiveClient.for_session(session.id)
+    await client.connect()
+    await client.send(type="user-message", content="One")
+    assert (await client.expect("assistant-message"))["content"] == "First."
+    await aclose_clients()  # as an eviction would close them
+    await client.send(type="user-message", content="Two")
+    reply = await client.expect("assistant-message")
+    assert reply["content"] == "Second." and not client.of_type("error")
+    await client.disconnect()
