@@ -311,7 +311,7 @@ class LiveSession:
         providers = self.providers
         assert providers.stt is not None
         try:
-            result = await providers.stt.transcribe(
+            result = await providers.stt().transcribe(
                 pcm16=event.audio,
                 sample_rate=SAMPLE_RATE,
                 model=providers.transcriber_model,
