@@ -1,4 +1,5 @@
-"""Run the tool calls of a finished generation: each bounded in time, none can crash a turn."""
+"""Run the tool calls of a finished generation: each bounded in time, none can crash a turn;
+each is announced, stored and reported to the client."""
 
 from __future__ import annotations
 
@@ -9,10 +10,13 @@ from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
+from config import metrics
 from integrations.errors import ProviderError
 from integrations.llm import ToolCallRequest
 from integrations.tools.base import Tool, ToolContext, ToolError, ToolOutcome
 from integrations.tools.registry import get_tool, openai_tool_schema
+from sessions.protocol import Error, Sink, ToolCall, ToolResult
+from sessions.runtime.store import Conversation, StoreUnavailable
 
 logger = logging.getLogger(__name__)
 MAX_RESULT_CHARS = 8_000
@@ -80,3 +84,76 @@ def outcome_payload(outcome: ToolOutcome) -> str:
     if len(text) > MAX_RESULT_CHARS:
         text = json.dumps({"ok": outcome.ok, "truncated": True, "result": text[:MAX_RESULT_CHARS]})
     return text
+
+
+@dataclass(frozen=True)
+class ToolScope:
+    """Whose tool call it is: what a tool may act for."""
+
+    organization_id: UUID
+    assistant_id: UUID
+    session_id: UUID
+
+
+async def run_tool_calls(
+    calls: list[ToolCallRequest],
+    enabled: EnabledTools,
+    scope: ToolScope,
+    *,
+    conversation: Conversation,
+    sink: Sink,
+) -> bool:
+    """Announce the calls, run them side by side, store and report each outcome.
+
+    True if one of them ends the session (the ``end_session`` tool)."""
+    for call in calls:
+        arguments = parse_arguments(call)
+        shown = arguments if arguments is not None else call.arguments
+        await sink.send_event(ToolCall(id=call.id, name=call.name, arguments=shown))
+    outcomes = await asyncio.gather(
+        *(
+            run_tool_call(
+                call,
+                enabled,
+                organization_id=scope.organization_id,
+                assistant_id=scope.assistant_id,
+                session_id=scope.session_id,
+            )
+            for call in calls
+        )
+    )
+    for call, outcome in zip(calls, outcomes, strict=True):
+        await _report(call, outcome, enabled, conversation=conversation, sink=sink)
+    return any(outcome.ends_session for outcome in outcomes)
+
+
+async def _report(
+    call: ToolCallRequest,
+    outcome: ToolOutcome,
+    enabled: EnabledTools,
+    *,
+    conversation: Conversation,
+    sink: Sink,
+) -> None:
+    known = call.name in enabled.tools
+    metrics.TOOL_CALLS.labels(
+        call.name if known else "unknown", "ok" if outcome.ok else "error"
+    ).inc()
+    payload = outcome_payload(outcome)
+    try:
+        await conversation.add("tool", payload, tool_call_id=call.id)
+    except StoreUnavailable:  # kept, and written once the database answers again
+        conversation.defer("tool", payload, tool_call_id=call.id)
+    await sink.send_event(
+        ToolResult(
+            id=call.id,
+            name=call.name,
+            ok=outcome.ok,
+            result=outcome.result if outcome.ok else None,
+            error=None if outcome.ok else outcome.error,
+        )
+    )
+    if not outcome.ok:  # the conversation goes on; the client still hears of the failure
+        await sink.send_event(
+            Error(code="tool_failed", message=f"The tool {call.name} failed: {outcome.error}")
+        )

@@ -27,13 +27,11 @@ from sessions.protocol import (
     Error,
     Latency,
     Sink,
-    ToolCall,
-    ToolResult,
     Usage,
 )
 from sessions.runtime.speech import SpeechOutput, Voice
 from sessions.runtime.store import Conversation, StoreUnavailable
-from sessions.runtime.tools import EnabledTools, outcome_payload, parse_arguments, run_tool_call
+from sessions.runtime.tools import EnabledTools, ToolScope, run_tool_calls
 
 MAX_TOOL_ROUNDS = 5
 
@@ -336,50 +334,16 @@ class Turn:
     # ---- tools -------------------------------------------------------------------------
 
     async def _run_tools(self, reply: Reply) -> None:
-        for call in reply.tool_calls:
-            arguments = parse_arguments(call)
-            await self.sink.send_event(
-                ToolCall(
-                    id=call.id,
-                    name=call.name,
-                    arguments=arguments if arguments is not None else call.arguments,
-                )
-            )
         config = self.config
-        outcomes = await asyncio.gather(
-            *(
-                run_tool_call(
-                    call,
-                    config.tools,
-                    organization_id=config.organization_id,
-                    assistant_id=config.assistant_id,
-                    session_id=config.session_id,
-                )
-                for call in reply.tool_calls
-            )
+        ends = await run_tool_calls(
+            reply.tool_calls,
+            config.tools,
+            ToolScope(config.organization_id, config.assistant_id, config.session_id),
+            conversation=self.conversation,
+            sink=self.sink,
         )
-        for call, outcome in zip(reply.tool_calls, outcomes, strict=True):
-            known = call.name in config.tools.tools
-            metrics.TOOL_CALLS.labels(
-                call.name if known else "unknown", "ok" if outcome.ok else "error"
-            ).inc()
-            try:
-                await self.conversation.add("tool", outcome_payload(outcome), tool_call_id=call.id)
-            except StoreUnavailable:
-                self.conversation.defer("tool", outcome_payload(outcome), tool_call_id=call.id)
-            await self.sink.send_event(
-                ToolResult(
-                    id=call.id,
-                    name=call.name,
-                    ok=outcome.ok,
-                    result=outcome.result if outcome.ok else None,
-                    error=None if outcome.ok else outcome.error,
-                )
-            )
-            if not outcome.ok:  # the conversation goes on; the client still hears of the failure
-                await self.sink.send_event(tool_failed(call.name, outcome.error))
-            if outcome.ends_session:
-                self.ends_session = "assistant-ended"
+        if ends:
+            self.ends_session = "assistant-ended"
 
     def _says_goodbye(self, reply: Reply | None) -> bool:
         lowered = reply.text.lower() if reply else ""
@@ -421,10 +385,6 @@ def storage_unavailable(*, saved_later: bool) -> Error:
     else:
         message = "The database is unavailable: your message was not saved. Send it again."
     return Error(code="storage_unavailable", message=message, retryable=True)
-
-
-def tool_failed(name: str, error: str | None) -> Error:
-    return Error(code="tool_failed", message=f"The tool {name} failed: {error}")
 
 
 def tts_unavailable(error: ProviderError) -> Error:
