@@ -121,15 +121,21 @@ class SessionConsumer(AsyncWebsocketConsumer):
         if refusal is not None or context is None:
             await super().close(code=refusal)
             return
+        await self._go_live(context)
+
+    async def _go_live(self, context: SessionContext) -> None:
+        """Join the session's groups, become its one connection, and start the conversation."""
+        session_id = context.session_id
         await self.channel_layer.group_add(session_group(session_id), self.channel_name)
         if self.api_key_id is not None:
             await self.channel_layer.group_add(api_key_group(self.api_key_id), self.channel_name)
         self.joined = True
         if await self._hold_session(session_id):  # the previous connection stored meanwhile
-            context = await store.load_context(session_id)
-            if context is None or context.is_over:
+            fresh = await store.load_context(session_id)
+            if fresh is None or fresh.is_over:
                 await self._refuse_after_takeover()
                 return
+            context = fresh
         self.live = LiveSession(self, with_voice=self._query("output") != "text")
         metrics.LIVE_SESSIONS.inc()
         self.heartbeat = asyncio.create_task(self._keep_lease())
