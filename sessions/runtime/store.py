@@ -228,8 +228,13 @@ class Conversation:
             self._pending.pop(0)
 
     async def cut(self, message_id: uuid.UUID, heard: str) -> None:
-        """A stored reply was interrupted: keep only what the listener heard of it."""
-        await _cut(message_id, heard)
+        """A stored reply was interrupted: keep only what the listener heard of it (in the
+        database, or in the deferred write if the database refused it)."""
+        pending = [f for _, f in self._pending if f.get("id") == message_id]
+        if pending:
+            pending[0].update(content=heard, interrupted=True)
+        else:
+            await _cut(message_id, heard)
         if message_id in self._history_ids:
             index = self._history_ids.index(message_id)
             del self._history[index], self._history_ids[index]

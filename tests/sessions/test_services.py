@@ -82,3 +82,24 @@ def test_ws_token_expires(settings):
     token = ws_token_for(session.id)
     settings.WS_TOKEN_TTL_SECONDS = -1
     assert not ws_token_valid(token, session.id)
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_a_deferred_reply_that_is_cut_is_written_as_heard():
+    """A reply the database refused (an outage) and then interrupted: the write that follows
+    recovery stores what was heard, not the whole reply."""
+    import uuid
+
+    from channels.db import database_sync_to_async
+
+    from sessions.runtime.store import Conversation, load_context
+
+    session = await database_sync_to_async(SessionFactory)()
+    conversation = Conversation.of(await load_context(session.id))
+    reply_id = uuid.uuid4()
+    conversation.defer("assistant", "Sure, here is the whole long reply.", id=reply_id)
+    await conversation.cut(reply_id, "Sure,")
+    await conversation.save_pending()
+    stored = await database_sync_to_async(Message.objects.unscoped().get)(pk=reply_id)
+    assert (stored.content, stored.interrupted) == ("Sure,", True)
+    assert conversation.for_llm()[-1] == {"role": "assistant", "content": "Sure,"}
