@@ -48,10 +48,6 @@ def ws_path_for(session_id: UUID, api_key_id: UUID | None = None) -> str:
     return f"/ws/sessions/{session_id}/?token={ws_token_for(session_id, api_key_id)}"
 
 
-def ws_token_valid(token: str, session_id: UUID) -> bool:
-    return ws_token_claims(token, session_id) is not None
-
-
 def api_key_group(api_key_id: UUID | str) -> str:
     """The channel-layer group of the live connections whose tokens this key minted."""
     return f"api-key-{api_key_id}"
