@@ -51,13 +51,14 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",  # Swagger UI's files, served from here instead of a CDN
     "channels",
+    "frontend",  # before allauth: its templates give the sign-in pages the dashboard look
     "allauth",
     "allauth.account",
+    "django_htmx",
     "assistants",
     "sessions.apps.VoiceSessionsConfig",
     "integrations",
     "voicebridge",
-    "frontend",
 ]
 
 MIDDLEWARE = [
@@ -71,6 +72,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -87,6 +89,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "frontend.context.dashboard",
             ],
         },
     },
@@ -169,7 +172,7 @@ ACCOUNT_LOGIN_METHODS = {"email", "username"}
 ACCOUNT_SIGNUP_FIELDS = ["email*", "username*", "password1*", "password2*"]
 ACCOUNT_EMAIL_VERIFICATION = env.str("ACCOUNT_EMAIL_VERIFICATION", default="none")
 LOGIN_URL = "account_login"
-LOGIN_REDIRECT_URL = "/"  # config/urls.py: the admin for now (the dashboard gets a home later)
+LOGIN_REDIRECT_URL = "/"  # the dashboard (frontend/)
 # Self-signup: off unless the operator opens it; owners get an account from create_organization.
 SIGNUP_OPEN = env.bool("SIGNUP_OPEN", default=False)
 ACCOUNT_ADAPTER = "assistants.accounts.AccountAdapter"

@@ -92,8 +92,9 @@ def test_a_new_owner_gets_a_one_time_link_to_set_a_password(settings):
     signed_in = Client().post(
         "/accounts/login/", {"login": "boss@acme.test", "password": PASSWORD}, follow=True
     )
-    assert signed_in.redirect_chain[-1][0] == "/admin/"
+    assert signed_in.redirect_chain[-1][0] == "/"  # the dashboard of the new organization
     assert signed_in.status_code == 200
+    assert "Acme" in signed_in.content.decode()
 
 
 def test_an_owner_who_can_already_sign_in_gets_no_link():

@@ -1,0 +1,17 @@
+"""The dashboard (signed-in members): every page is one organization's, chosen in the switcher.
+
+Each area keeps its routes beside its views; this module only gathers them.
+"""
+
+from frontend.views import assistants, chat, home, overview, sessions, team
+
+app_name = "dashboard"
+
+urlpatterns = [
+    *home.urls,
+    *overview.urls,
+    *assistants.urls,
+    *chat.urls,
+    *sessions.urls,
+    *team.urls,
+]
