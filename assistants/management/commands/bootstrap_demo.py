@@ -86,7 +86,10 @@ class Command(BaseCommand):
                 [
                     "",
                     "Demo ready.",
-                    f"  admin:        {base}/admin/  user '{username}'  password '{password}'",
+                    f"  dashboard:    {base}/  sign in as '{username}' (or admin@example.com)"
+                    f"  password '{password}'",
+                    f"  test chat:    {base}/assistants/{assistant.id}/chat/",
+                    f"  admin:        {base}/admin/  (the same login; for platform operators)",
                     f"  API key:      {raw_key}",
                     f"  assistant id: {assistant.id}",
                     f"  try:         curl -H 'Authorization: Bearer {raw_key}' "
