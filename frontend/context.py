@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.http import HttpRequest
 from django.urls import reverse
 
@@ -22,8 +23,9 @@ NAVIGATION = [
 def dashboard(request: HttpRequest) -> dict:
     membership = getattr(request, "membership", None)
     if membership is None:
-        return {}
+        return {"signup_open": settings.SIGNUP_OPEN}
     return {
+        "signup_open": settings.SIGNUP_OPEN,
         "current_membership": membership,
         "current_organization": membership.organization,
         "switchable_memberships": memberships_of(request.user),  # type: ignore[arg-type]

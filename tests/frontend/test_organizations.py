@@ -84,3 +84,11 @@ def test_roles_rank_owner_over_admin_over_member():
     member = Membership(role=Membership.Role.MEMBER)
     assert has_role(owner, Membership.Role.ADMIN)
     assert not has_role(member, Membership.Role.ADMIN)
+
+
+def test_the_sign_in_page_offers_sign_up_only_when_it_is_open(settings):
+    closed = Client().get("/accounts/login/").content.decode()
+    assert "/accounts/signup/" not in closed
+    assert "sends you a link" in closed
+    settings.SIGNUP_OPEN = True
+    assert "/accounts/signup/" in Client().get("/accounts/login/").content.decode()
