@@ -1,4 +1,5 @@
-"""ElevenLabs wire simulator: text-to-speech (streamed and whole) and speech-to-text."""
+"""ElevenLabs wire simulator: text-to-speech (streamed and whole), speech-to-text and the
+voice list."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from typing import Any
 from aiohttp import web
 
 from simulators import audio, replies
+from simulators.catalogs import elevenlabs_voice_page
 from simulators.state import SimConfig
 from simulators.wire import (
     break_connection,
@@ -37,6 +39,7 @@ def add_routes(app: web.Application) -> None:
     app.router.add_post("/v1/text-to-speech/{voice_id}/stream", text_to_speech_stream)
     app.router.add_post("/v1/text-to-speech/{voice_id}", text_to_speech)
     app.router.add_post("/v1/speech-to-text", speech_to_text)
+    app.router.add_get("/v2/voices", voices)
 
 
 def detail_error(
@@ -210,3 +213,34 @@ async def _transcribe(
             "audio_duration_secs": seconds,
         }
     )
+
+
+# ---------------------------------------------------------------- voices
+
+MAX_VOICE_PAGE = 100
+DEFAULT_VOICE_PAGE = 10
+
+
+async def voices(request: web.Request) -> web.Response:
+    """``GET /v2/voices`` (the SDK's ``voices.search``): search and page through the voices."""
+    query = query_of(request)
+    state_of(request).record(PROVIDER, request.method, request.path, query, None)
+    if (denied := _auth_error(request)) is not None:
+        return denied
+    page_size = _query_int(query, "page_size", DEFAULT_VOICE_PAGE)
+    if page_size is None or not 1 <= page_size <= MAX_VOICE_PAGE:
+        message = f"page_size must be an integer from 1 to {MAX_VOICE_PAGE}"
+        return _validation_error(["query", "page_size"], message, query.get("page_size"))
+    offset = _query_int(query, "next_page_token", 0)
+    if offset is None or offset < 0:
+        token = query.get("next_page_token")
+        return _validation_error(["query", "next_page_token"], "Invalid page token", token)
+    page = elevenlabs_voice_page(search=query.get("search", ""), page_size=page_size, offset=offset)
+    return web.json_response(page)
+
+
+def _query_int(query: dict[str, str], name: str, default: int) -> int | None:
+    try:
+        return int(query[name]) if query.get(name) else default
+    except ValueError:
+        return None

@@ -1,4 +1,5 @@
-"""OpenAI wire simulator: chat completions (SSE streaming and plain) and transcriptions."""
+"""OpenAI wire simulator: chat completions (SSE streaming and plain), transcriptions and the
+model list."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from aiohttp import web
 
 from simulators import replies
 from simulators.audio import wav_seconds
+from simulators.catalogs import openai_model_list
 from simulators.state import SimConfig
 from simulators.wire import (
     break_connection,
@@ -48,6 +50,7 @@ _STATUS_MESSAGES = {
 def add_routes(app: web.Application) -> None:
     app.router.add_post("/v1/chat/completions", chat_completions)
     app.router.add_post("/v1/audio/transcriptions", transcriptions)
+    app.router.add_get("/v1/models", models)
 
 
 def openai_error(
@@ -385,3 +388,13 @@ async def _transcribe(
         )
     usage = {"type": "duration", "seconds": max(1, round(seconds))}
     return web.json_response({"text": text, "usage": usage})
+
+
+# ---------------------------------------------------------------- models
+
+
+async def models(request: web.Request) -> web.Response:
+    state_of(request).record(PROVIDER, request.method, request.path, query_of(request), None)
+    if (denied := _auth_error(request)) is not None:
+        return denied
+    return web.json_response(openai_model_list())
