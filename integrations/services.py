@@ -1,4 +1,4 @@
-"""Writes for organization integrations: connecting and disconnecting Notion workspaces.
+"""Writes for organization integrations: Notion workspaces and the organization's provider keys.
 
 Both ways in (an OAuth code, or an internal integration token) end in ``notion_connection_save``:
 one row per organization and workspace, so reconnecting repairs a broken connection instead of
@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from assistants.models import Organization
 from integrations.errors import ProviderError
-from integrations.models import NotionConnection
+from integrations.models import NotionConnection, ProviderCredential
 from integrations.notion.client import NotionAPI, exchange_oauth_code
 from integrations.notion.oauth import OAuthConfig
 
@@ -145,3 +145,34 @@ async def _bot_user(token: str) -> dict[str, Any]:
 def notion_connection_delete(*, connection: NotionConnection) -> None:
     """Disconnect: forget the token. Assistants naming this connection stop using Notion."""
     connection.delete()
+
+
+@transaction.atomic
+def provider_credential_set(
+    *,
+    organization: Organization,
+    provider: str,
+    api_key: str = "",
+    base_url: str | None = None,
+) -> ProviderCredential:
+    """Store or replace an organization's own key for ``provider``. A blank ``api_key`` keeps the
+    stored one (a new credential needs one); ``base_url`` None keeps the stored base URL. The
+    caller checks a base URL (``validate_organization_base_url``) and who may set one."""
+    credentials = ProviderCredential.objects.for_org(organization).select_for_update()
+    credential = credentials.filter(provider=provider).first() or ProviderCredential(
+        organization=organization, provider=provider
+    )
+    if api_key:
+        credential.api_key = api_key
+    if not credential.api_key:
+        raise ValidationError({"api_key": "Enter the provider's API key."})
+    if base_url is not None:
+        credential.base_url = base_url
+    credential.full_clean()
+    credential.save()
+    return credential
+
+
+def provider_credential_delete(*, credential: ProviderCredential) -> None:
+    """Forget the organization's key: its sessions use the platform's credentials again."""
+    credential.delete()
