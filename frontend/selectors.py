@@ -1,0 +1,385 @@
+"""Reads for the dashboard: the overview's figures and charts, the session list, a transcript.
+
+Counts and sums run in the database, on SQLite and PostgreSQL alike. Percentiles do not
+(SQLite has no percentile function): they are taken in Python over at most
+``LATENCY_SAMPLE_LIMIT`` values per figure, the newest first, and a figure says when it rests
+on such a sample. Days and months are UTC, as in ``sessions.selectors.month_bounds``.
+
+A *turn* is one answer of the assistant: the reply that opens it (to a user's message, or the
+greeting), not the follow-up written after a tool's result (that one belongs to the same turn,
+and its first audio is measured from the same start). Latency figures use the opening replies.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from django.db.models import (
+    Count,
+    DurationField,
+    Exists,
+    ExpressionWrapper,
+    F,
+    FloatField,
+    OuterRef,
+    Q,
+    QuerySet,
+    Sum,
+)
+from django.db.models.fields.json import KeyTextTransform
+from django.db.models.functions import Cast, TruncDate
+from django.utils import timezone
+
+from sessions.models import Message, Session
+from sessions.selectors import month_bounds
+
+LATENCY_SAMPLE_LIMIT = 10_000
+CHART_DAYS = 14
+# A tool message's content as sessions/runtime/tools.py outcome_payload writes a failure.
+FAILED_TOOL_PREFIX = '{"ok": false'
+
+
+# ---- overview ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Percentiles:
+    p50: float | None
+    p95: float | None
+    samples: int  # how many values the percentiles were taken over
+    sampled: bool  # more values existed than were read (the newest were kept)
+
+
+@dataclass(frozen=True)
+class PeriodFigures:
+    start: datetime
+    end: datetime
+    sessions: int
+    minutes: float  # summed over sessions that started and ended
+    turns: int
+    first_audio: Percentiles
+    failed_sessions: int
+    failed_replies: int  # assistant replies whose latency records a provider error
+    tool_calls: int  # tools run (one stored result each)
+    failed_tool_calls: int
+
+    @property
+    def errors(self) -> int:
+        return self.failed_sessions + self.failed_replies
+
+
+@dataclass(frozen=True)
+class DayPoint:
+    day: date
+    sessions: int
+    first_audio_p50: float | None
+
+
+@dataclass(frozen=True)
+class Overview:
+    today: PeriodFigures
+    month: PeriodFigures
+    days: list[DayPoint]
+    latency_days_sampled: bool
+
+
+def overview(*, organization: Any, now: datetime | None = None) -> Overview:
+    now = (now or timezone.now()).astimezone(UTC)
+    today = now.replace(hour=0, minute=0, second=0, microsecond=0)
+    month_start, month_end = month_bounds(now)
+    days, sampled = daily_points(organization=organization, last_day=today.date())
+    return Overview(
+        today=period_figures(organization=organization, start=today, end=today + timedelta(1)),
+        month=period_figures(organization=organization, start=month_start, end=month_end),
+        days=days,
+        latency_days_sampled=sampled,
+    )
+
+
+def period_figures(*, organization: Any, start: datetime, end: datetime) -> PeriodFigures:
+    """Sessions created in [start, end), and the messages stored in it."""
+    sessions = Session.objects.for_org(organization).filter(
+        created_at__gte=start, created_at__lt=end
+    )
+    duration = ExpressionWrapper(F("ended_at") - F("started_at"), output_field=DurationField())
+    session_totals = sessions.aggregate(
+        sessions=Count("pk"),
+        failed=Count("pk", filter=Q(status=Session.Status.FAILED)),
+        duration=Sum(duration, filter=Q(started_at__isnull=False, ended_at__isnull=False)),
+    )
+    messages = Message.objects.for_org(organization).filter(
+        created_at__gte=start, created_at__lt=end
+    )
+    assistant, tool = Message.Role.ASSISTANT, Message.Role.TOOL
+    message_totals = messages.aggregate(
+        turns=Count("pk", filter=Q(role=assistant) & ~Q(_follows_tool_result())),
+        failed_replies=Count("pk", filter=Q(role=assistant, latency__has_key="error")),
+        tool_calls=Count("pk", filter=Q(role=tool)),
+        failed_tool_calls=Count("pk", filter=Q(role=tool, content__startswith=FAILED_TOOL_PREFIX)),
+    )
+    values = [value for _, value in _first_audio_values(messages)]
+    total = session_totals["duration"] or timedelta(0)
+    return PeriodFigures(
+        start=start,
+        end=end,
+        sessions=session_totals["sessions"],
+        minutes=round(total.total_seconds() / 60, 1),
+        turns=message_totals["turns"],
+        first_audio=percentiles(values[:LATENCY_SAMPLE_LIMIT], len(values) > LATENCY_SAMPLE_LIMIT),
+        failed_sessions=session_totals["failed"],
+        failed_replies=message_totals["failed_replies"],
+        tool_calls=message_totals["tool_calls"],
+        failed_tool_calls=message_totals["failed_tool_calls"],
+    )
+
+
+def daily_points(
+    *, organization: Any, last_day: date, days: int = CHART_DAYS
+) -> tuple[list[DayPoint], bool]:
+    """Sessions and the median first audio per day for ``days`` days up to ``last_day``."""
+    start = datetime.combine(last_day - timedelta(days - 1), datetime.min.time(), tzinfo=UTC)
+    end = datetime.combine(last_day + timedelta(1), datetime.min.time(), tzinfo=UTC)
+    sessions = (
+        Session.objects.for_org(organization)
+        .filter(created_at__gte=start, created_at__lt=end)
+        .annotate(day=TruncDate("created_at", tzinfo=UTC))
+        .order_by()
+        .values("day")
+        .annotate(count=Count("pk"))
+    )
+    counts = {row["day"]: row["count"] for row in sessions}
+    messages = Message.objects.for_org(organization).filter(
+        created_at__gte=start, created_at__lt=end
+    )
+    pairs = _first_audio_values(messages)
+    by_day: dict[date, list[float]] = defaultdict(list)
+    for created_at, value in pairs[:LATENCY_SAMPLE_LIMIT]:
+        by_day[created_at.astimezone(UTC).date()].append(value)
+    points = []
+    for offset in range(days):
+        day = start.date() + timedelta(offset)
+        p50 = percentile(by_day[day], 50) if by_day[day] else None
+        points.append(DayPoint(day=day, sessions=counts.get(day, 0), first_audio_p50=p50))
+    return points, len(pairs) > LATENCY_SAMPLE_LIMIT
+
+
+def percentiles(values: Sequence[float], sampled: bool = False) -> Percentiles:
+    return Percentiles(
+        p50=percentile(values, 50), p95=percentile(values, 95), samples=len(values), sampled=sampled
+    )
+
+
+def percentile(values: Sequence[float], p: float) -> float | None:
+    """Nearest rank: the smallest value with at least p % of the values at or below it."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    return ordered[max(1, math.ceil(p / 100 * len(ordered))) - 1]
+
+
+def _follows_tool_result() -> Exists:
+    """The message right before this one is a tool's result: a follow-up reply."""
+    previous = Message.objects.filter(
+        session=OuterRef("session"), sequence=OuterRef("sequence") - 1, role=Message.Role.TOOL
+    )
+    return Exists(previous)  # run inside the outer, scoped query only
+
+
+def _first_audio_values(messages: QuerySet[Message]) -> list[tuple[datetime, float]]:
+    """(stored at, first_audio_ms) of the turns' opening replies, newest first, one more than
+    the sample limit so the caller can tell that there were more."""
+    rows = (
+        messages.filter(role=Message.Role.ASSISTANT)
+        .exclude(_follows_tool_result())
+        # a JSON null would be cast to 0 on SQLite: only replies that measured a first audio
+        .filter(latency__has_key="first_audio_ms")
+        .exclude(latency__first_audio_ms=None)
+        .annotate(first_audio=Cast(KeyTextTransform("first_audio_ms", "latency"), FloatField()))
+        .order_by("-created_at")
+        .values_list("created_at", "first_audio")
+    )
+    return list(rows[: LATENCY_SAMPLE_LIMIT + 1])
+
+
+# ---- the session list --------------------------------------------------------------------
+
+
+def session_list(
+    *,
+    organization: Any,
+    assistant: Any = None,
+    status: str = "",
+    channel: str = "",
+    created_from: date | None = None,
+    created_to: date | None = None,
+) -> QuerySet[Session]:
+    """The organization's sessions, newest first, narrowed by any filter given (dates are the
+    UTC days of creation, both ends included), each with its number of turns' replies."""
+    sessions = Session.objects.for_org(organization).select_related("assistant")
+    if assistant is not None:
+        sessions = sessions.filter(assistant=assistant)
+    if status:
+        sessions = sessions.filter(status=status)
+    if channel:
+        sessions = sessions.filter(channel=channel)
+    if created_from:
+        sessions = sessions.filter(created_at__date__gte=created_from)
+    if created_to:
+        sessions = sessions.filter(created_at__date__lte=created_to)
+    replies = Count("messages", filter=Q(messages__role=Message.Role.ASSISTANT))
+    return sessions.annotate(replies=replies).order_by("-created_at")
+
+
+# ---- a transcript ------------------------------------------------------------------------
+
+# (key: the .bars class, label, the latency field; None: the rest up to first_audio_ms)
+LATENCY_SEGMENTS = [
+    ("stt", "Speech to text", "stt_ms"),
+    ("llm", "Model first token", "llm_ttft_ms"),
+    ("tts", "Voice first byte", "tts_ttfb_ms"),
+    ("audio", "Rest until first audio", None),
+]
+
+
+@dataclass(frozen=True)
+class Segment:
+    key: str
+    label: str
+    ms: float
+    percent: float  # of the widest bar of the transcript
+
+
+@dataclass(frozen=True)
+class LatencyBar:
+    segments: list[Segment]
+    first_audio_ms: float | None
+    total_ms: float
+    error: str
+
+
+@dataclass
+class ToolCallView:
+    id: str
+    name: str
+    arguments: str
+    executed: bool
+    result: str | None = None
+    ok: bool | None = None
+
+
+@dataclass
+class Entry:
+    message: Message
+    opens_turn: bool = True
+    tool_calls: list[ToolCallView] = field(default_factory=list)
+    latency: LatencyBar | None = None
+
+
+def transcript(session: Session) -> list[Entry]:
+    """The session's messages as a conversation: each tool result beside the call it answers
+    (a result whose call is unknown stays an entry of its own), latency bars on the replies."""
+    messages = list(session.messages.order_by("sequence"))  # the session was reached scoped
+    results = {m.tool_call_id: m for m in messages if m.role == Message.Role.TOOL}
+    shown: set[str] = set()
+    entries: list[Entry] = []
+    previous: Message | None = None
+    for message in messages:
+        if message.role == Message.Role.ASSISTANT:
+            calls = [_tool_call(call, results) for call in message.tool_calls or []]
+            shown.update(call.id for call in calls)
+            opens = previous is None or previous.role != Message.Role.TOOL
+            entries.append(Entry(message, opens_turn=opens, tool_calls=calls))
+        elif message.role != Message.Role.TOOL:
+            entries.append(Entry(message))
+        previous = message
+    entries += [Entry(m) for m in results.values() if m.tool_call_id not in shown]
+    entries.sort(key=lambda entry: entry.message.sequence)
+    _add_latency_bars(entries)
+    return entries
+
+
+def transcript_version(session: Session, entries: list[Entry]) -> str:
+    """Changes whenever what the live part of the page shows changes (a message added or cut
+    short, the session ended): a poll that brings the same version is answered with nothing."""
+    state = [session.status, session.ended_reason, session.usage]
+    state += [(e.message.sequence, e.message.interrupted, e.message.content) for e in entries]
+    return hashlib.blake2s(json.dumps(state, default=str).encode(), digest_size=8).hexdigest()
+
+
+def _tool_call(call: dict[str, Any], results: dict[str, Message]) -> ToolCallView:
+    view = ToolCallView(
+        id=str(call.get("id", "")),
+        name=str(call.get("name", "")),
+        arguments=_pretty(call.get("arguments")),
+        executed=bool(call.get("executed", True)),
+    )
+    result = results.get(view.id)
+    if result is not None:
+        view.result = _pretty(result.content)
+        view.ok = not result.content.startswith(FAILED_TOOL_PREFIX)
+    return view
+
+
+def _pretty(raw: Any) -> str:
+    """JSON (or a string holding JSON) indented for reading; anything else as it is."""
+    value = raw
+    if isinstance(raw, str):
+        try:
+            value = json.loads(raw)
+        except json.JSONDecodeError:
+            return raw
+    return json.dumps(value, indent=2, ensure_ascii=False)
+
+
+def _add_latency_bars(entries: list[Entry]) -> None:
+    timings = {
+        id(entry): entry.message.latency
+        for entry in entries
+        if entry.message.role == Message.Role.ASSISTANT and entry.message.latency
+    }
+    totals = {key: _total_ms(latency) for key, latency in timings.items()}
+    widest = max(totals.values(), default=0.0) or 1.0
+    for entry in entries:
+        latency = timings.get(id(entry))
+        if latency is not None:
+            entry.latency = _latency_bar(latency, totals[id(entry)], widest)
+
+
+def _total_ms(latency: dict[str, Any]) -> float:
+    parts = sum(_number(latency.get(name)) for _, _, name in LATENCY_SEGMENTS if name)
+    return max(_number(latency.get("first_audio_ms")), parts)
+
+
+def _latency_bar(latency: dict[str, Any], total: float, widest: float) -> LatencyBar:
+    segments = []
+    measured = 0.0
+    for key, label, name in LATENCY_SEGMENTS:
+        if name is None:
+            first_audio = latency.get("first_audio_ms")
+            if first_audio is None:
+                continue
+            ms = max(0.0, _number(first_audio) - measured)
+        elif latency.get(name) is None:
+            continue
+        else:
+            ms = _number(latency[name])
+            measured += ms
+        segments.append(Segment(key, label, round(ms, 1), round(100 * ms / widest, 2)))
+    first = latency.get("first_audio_ms")
+    return LatencyBar(
+        segments=segments,
+        first_audio_ms=None if first is None else _number(first),
+        total_ms=round(total, 1),
+        error=str(latency.get("error") or ""),
+    )
+
+
+def _number(value: Any) -> float:
+    return float(value) if isinstance(value, int | float) else 0.0
