@@ -74,6 +74,13 @@ LABELS = {
     "max_tokens": "Maximum reply length (tokens)",
     "end_call_phrases": "End-call phrases",
 }
+OUTPUT_FORMAT_LABELS = {
+    "pcm_16000": "PCM, 16 kHz (phones)",
+    "pcm_22050": "PCM, 22.05 kHz",
+    "pcm_24000": "PCM, 24 kHz (browsers)",
+    "pcm_44100": "PCM, 44.1 kHz",
+    "pcm_48000": "PCM, 48 kHz",
+}
 VOICE_MODELS = ("eleven_flash_v2_5", "eleven_turbo_v2_5", "eleven_multilingual_v2", "eleven_v3")
 TRANSCRIBER_MODELS = ("gpt-4o-mini-transcribe", "gpt-4o-transcribe", "whisper-1", "scribe_v2")
 
@@ -115,6 +122,12 @@ class AssistantForm(forms.Form):
         self._picker("voice_id", self.voice_catalog, blank="No voice (text only)")
         self.fields["voice_model"].widget = _suggesting("voice-models")
         self.fields["transcriber_model"].widget = _suggesting("transcriber-models")
+        output_format = self.fields["voice_output_format"]
+        assert isinstance(output_format, forms.ChoiceField)
+        output_format.choices = [
+            (value, OUTPUT_FORMAT_LABELS.get(value, label))
+            for value, label in Assistant.OutputFormat.choices
+        ]
         self.fields["temperature"].widget.attrs.update(step="0.1", min="0", max="2")
         for name in ("first_message", "system_prompt"):
             self.fields[name].widget.attrs["rows"] = 3 if name == "first_message" else 8
@@ -132,17 +145,17 @@ class AssistantForm(forms.Form):
         self.fields[name].widget = forms.Select(choices=choices)
 
     def clean(self) -> dict[str, Any]:
-        cleaned = super().clean()
-        candidate = self._candidate(cleaned)
+        super().clean()
+        candidate = self._candidate(self.cleaned_data)
         try:
             candidate.full_clean(exclude=list(self.errors))
         except ValidationError as exc:
-            for field, messages in exc.message_dict.items():
-                field = field if field in self.fields else None
+            for name, messages in exc.message_dict.items():
+                field = name if name in self.fields else None
                 for message in messages:
                     if field is None or message not in self.errors.get(field, []):
                         self.add_error(field, message)
-        return cleaned
+        return self.cleaned_data
 
     def _candidate(self, cleaned: dict[str, Any]) -> Assistant:
         """The assistant as it would be saved (a copy: the stored one stays as it was)."""
@@ -238,7 +251,8 @@ class VoicePreviewForm(forms.Form):
     first_message = forms.CharField(required=False, max_length=2_000)
 
     def clean(self) -> dict[str, Any]:
-        cleaned = super().clean()
+        super().clean()
+        cleaned = self.cleaned_data
         if cleaned.get("voice_provider") == Assistant.VoiceProvider.NONE:
             raise ValidationError(
                 "This assistant has no voice (text only): there is nothing to hear."
@@ -250,9 +264,9 @@ class VoicePreviewForm(forms.Form):
     def problem(self) -> str:
         """All errors as one sentence per field, for the builder's preview note."""
         return " ".join(
-            f"{self._label(field)}: {' '.join(messages)}"
+            f"{self._label(field)}: {' '.join(map(str, messages))}"
             if field != "__all__"
-            else " ".join(messages)
+            else " ".join(map(str, messages))
             for field, messages in self.errors.items()
         )
 

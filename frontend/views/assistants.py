@@ -63,7 +63,9 @@ def assistant_builder(request: DashboardRequest, pk: UUID | None = None) -> Http
 
 
 def _builder_context(form: AssistantForm, assistant: Assistant | None) -> dict[str, Any]:
-    error_lists = [(name, form.errors.get(name, [])) for name in [*form.fields, "__all__"]]
+    error_lists: list[tuple[str, Any]] = [
+        (name, form.errors.get(name, [])) for name in [*form.fields, "__all__"]
+    ]
     return {"form": form, "assistant": assistant, "error_lists": error_lists}
 
 
