@@ -1,0 +1,156 @@
+"""Real-browser tests: Debian's Chromium, driven by Playwright, against a real server process.
+
+The microphone is real too: Chromium's fake capture device plays a WAV of speech made with
+espeak-ng at test time, so the page's getUserMedia -> AudioWorklet -> WebSocket path runs end
+to end against the provider simulators.
+
+Playwright's sync API keeps an asyncio loop marked as running on the main thread for as long as
+it is started. pytest-playwright starts it once per test session, which would break every
+async test that runs after these ones, so here it lives for this directory's module only
+(``playwright`` and ``browser`` are overridden with module scope), and Django's ORM is told that
+the test's own fixtures may run beside it (``DJANGO_ALLOW_ASYNC_UNSAFE``, for these tests only).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, Page, Playwright, sync_playwright
+
+from assistants.models import Membership
+from simulators.server import SimulatorHandle
+from tests.factories import AssistantFactory, MembershipFactory
+from tests.fixtures.servers import Server, server_env, start_server
+
+CHROMIUM = Path("/usr/bin/chromium")
+REQUIRE_BROWSER = os.environ.get("REQUIRE_BROWSER") == "1"
+PASSWORD = "correct-horse-battery"  # tests/factories.py UserFactory
+SPOKEN = "Hello there, what time is it?"
+LEAD_IN_S, TAIL_S = 0.5, 30  # the file loops: the tail is the silence that ends the turn
+
+
+def need(condition: bool, reason: str) -> None:
+    """Skip when the machine lacks a tool; with REQUIRE_BROWSER=1 (CI), fail instead."""
+    if condition:
+        return
+    if REQUIRE_BROWSER:
+        pytest.fail(f"{reason} (REQUIRE_BROWSER=1)")
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="module")
+def speech_wav(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Real speech: 48 kHz mono 16-bit, half a second of silence before it, 30 s after."""
+    need(bool(shutil.which("espeak-ng")), "espeak-ng is not installed (apt install espeak-ng)")
+    need(bool(shutil.which("sox")), "sox is not installed (apt install sox)")
+    folder = tmp_path_factory.mktemp("speech")
+    raw, wav = folder / "raw.wav", folder / "speech.wav"
+    subprocess.run(["espeak-ng", "-s", "150", "-w", str(raw), SPOKEN], check=True)
+    resample = ["-r", "48000", "-c", "1", "-b", "16"]
+    effects = ["norm", "-3", "pad", str(LEAD_IN_S), str(TAIL_S)]
+    subprocess.run(["sox", str(raw), *resample, str(wav), *effects], check=True)
+    return wav
+
+
+@pytest.fixture(scope="module")
+def playwright() -> Iterator[Playwright]:
+    need(CHROMIUM.exists(), f"{CHROMIUM} is absent (apt install chromium)")
+    with sync_playwright() as instance:
+        yield instance
+
+
+@pytest.fixture(scope="module")
+def browser(playwright: Playwright, speech_wav: Path) -> Iterator[Browser]:
+    browser = playwright.chromium.launch(
+        executable_path=str(CHROMIUM),
+        headless=True,
+        args=[
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--use-fake-ui-for-media-stream",
+            "--use-fake-device-for-media-stream",
+            f"--use-file-for-fake-audio-capture={speech_wav}",
+            "--autoplay-policy=no-user-gesture-required",
+        ],
+    )
+    yield browser
+    browser.close()
+
+
+@pytest.fixture(scope="module")
+def browser_context_args() -> dict:
+    return {"viewport": {"width": 1100, "height": 900}}
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _orm_beside_playwright() -> Iterator[None]:
+    """Module scope: the test database is flushed after a test's function fixtures are gone."""
+    before = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    yield
+    if before is None:
+        del os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"]
+    else:
+        os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = before
+
+
+@pytest.fixture(scope="module")
+def chat_server(
+    django_db_setup, django_db_blocker, provider_simulators: SimulatorHandle, tmp_path_factory
+) -> Iterator[Server]:
+    """One server process for the module, on the test database, with simulated providers."""
+    with django_db_blocker.unblock():
+        env = server_env(
+            {
+                "DEBUG": "1",  # WhiteNoise serves the apps' static files without collectstatic
+                "OPENAI_API_KEY": "sk-sim-openai-secret",
+                "OPENAI_BASE_URL": provider_simulators.openai_base_url,
+                "ELEVENLABS_API_KEY": "xi-sim-elevenlabs-secret",
+                "ELEVENLABS_BASE_URL": provider_simulators.elevenlabs_base_url,
+                "SIMULATED_PROVIDERS": "openai,elevenlabs",
+            }
+        )
+    server = start_server(env, tmp_path_factory.mktemp("server") / "server.log")
+    yield server
+    server.process.terminate()
+    try:
+        server.process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        server.process.kill()
+
+
+@pytest.fixture
+def member(transactional_db, org) -> Membership:
+    return MembershipFactory(organization=org, role=Membership.Role.MEMBER)
+
+
+@pytest.fixture
+def outsider(transactional_db, other_org) -> Membership:
+    return MembershipFactory(organization=other_org, role=Membership.Role.OWNER)
+
+
+@pytest.fixture
+def voice_assistant(transactional_db, org):
+    return AssistantFactory(
+        organization=org,
+        name="Browser Test Assistant",
+        first_message="",
+        voice_output_format="pcm_24000",
+        tools=[{"name": "current_time"}],
+    )
+
+
+def log_in(page: Page, server: Server, membership: Membership) -> None:
+    """Through the sign-in form, as a person would."""
+    page.goto(f"{server.http}/accounts/login/")
+    page.fill("input[name=login]", membership.user.username)
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{server.http}/")
