@@ -46,8 +46,9 @@ class InviteForm(forms.Form):
 
     def __init__(self, *args: Any, roles: list[str], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["role"].choices = role_choices(roles)
-        self.fields["role"].initial = Membership.Role.MEMBER
+        role = self.fields["role"]
+        assert isinstance(role, forms.ChoiceField)
+        role.choices, role.initial = role_choices(roles), Membership.Role.MEMBER
 
 
 class RoleForm(forms.Form):
@@ -116,8 +117,9 @@ class ApiKeyForm(forms.Form):
 
     def __init__(self, *args: Any, organization: Organization, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        assistants = Assistant.objects.for_org(organization).live().order_by("name")
-        self.fields["allowed_assistants"].queryset = assistants  # type: ignore[attr-defined]
+        allowed = self.fields["allowed_assistants"]
+        assert isinstance(allowed, forms.ModelMultipleChoiceField)
+        allowed.queryset = Assistant.objects.for_org(organization).live().order_by("name")
 
 
 class NotionTokenForm(forms.Form):
