@@ -43,7 +43,7 @@ def membership_add(*, organization: Organization, user, role: str = Membership.R
     return membership
 
 
-STAFF_APPS = ("assistants", "voice_sessions", "integrations")
+STAFF_APPS = ("assistants", "voice_sessions", "integrations", "voicebridge")
 
 
 def staff_grant_permissions(*, user) -> None:

@@ -9,6 +9,7 @@ urlpatterns = [
     path("", include("assistants.api.urls")),
     path("", include("sessions.api.urls")),
     path("", include("integrations.api.urls")),
+    path("", include("voicebridge.api.urls")),
     path("protocol.schema.json", protocol_schema, name="protocol-schema"),
     re_path(r"", not_found),
 ]
