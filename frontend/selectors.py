@@ -6,8 +6,8 @@ Counts and sums run in the database, on SQLite and PostgreSQL alike. Percentiles
 on such a sample. Days and months are UTC, as in ``sessions.selectors.month_bounds``.
 
 A *turn* is one answer of the assistant: the reply that opens it (to a user's message, or the
-greeting), not the follow-up written after a tool's result (that one belongs to the same turn,
-and its first audio is measured from the same start). Latency figures use the opening replies.
+greeting), not the follow-up written after a tool's result (that one belongs to the same turn).
+A turn's first audio is that of its first reply that played any (see ``_first_audio_values``).
 """
 
 from __future__ import annotations
@@ -31,10 +31,11 @@ from django.db.models import (
     OuterRef,
     Q,
     QuerySet,
+    Subquery,
     Sum,
 )
 from django.db.models.fields.json import KeyTextTransform
-from django.db.models.functions import Cast, TruncDate
+from django.db.models.functions import Cast, Coalesce, TruncDate
 from django.utils import timezone
 
 from sessions.models import Message, Session
@@ -193,19 +194,41 @@ def _follows_tool_result() -> Exists:
 
 
 def _first_audio_values(messages: QuerySet[Message]) -> list[tuple[datetime, float]]:
-    """(stored at, first_audio_ms) of the turns' opening replies, newest first, one more than
-    the sample limit so the caller can tell that there were more."""
+    """(stored at, first_audio_ms) of each turn's first audio, newest first: the first reply of
+    the turn that played any (a reply that only called a tool plays none; its follow-up's first
+    audio is measured from the same start). One more than the sample limit, so the caller can
+    tell that there were more."""
     rows = (
-        messages.filter(role=Message.Role.ASSISTANT)
-        .exclude(_follows_tool_result())
-        # a JSON null would be cast to 0 on SQLite: only replies that measured a first audio
-        .filter(latency__has_key="first_audio_ms")
-        .exclude(latency__first_audio_ms=None)
+        _with_first_audio(messages.filter(role=Message.Role.ASSISTANT))
+        .annotate(turn_start=Coalesce(_last_user_sequence_before(), 0))
+        .exclude(Exists(_with_first_audio(_earlier_replies_of_the_turn())))
         .annotate(first_audio=Cast(KeyTextTransform("first_audio_ms", "latency"), FloatField()))
         .order_by("-created_at")
         .values_list("created_at", "first_audio")
     )
     return list(rows[: LATENCY_SAMPLE_LIMIT + 1])
+
+
+def _with_first_audio(messages: QuerySet[Message]) -> QuerySet[Message]:
+    # A JSON null would be cast to 0 on SQLite: the key must hold a value.
+    return messages.filter(latency__has_key="first_audio_ms").exclude(latency__first_audio_ms=None)
+
+
+def _last_user_sequence_before() -> Subquery:
+    """Where the reply's turn starts: the caller's last message before it (0: the greeting's)."""
+    before = Message.objects.filter(
+        session=OuterRef("session"), sequence__lt=OuterRef("sequence"), role=Message.Role.USER
+    )
+    return Subquery(before.order_by("-sequence").values("sequence")[:1])  # inside a scoped query
+
+
+def _earlier_replies_of_the_turn() -> QuerySet[Message]:
+    return Message.objects.filter(  # inside the scoped query only
+        session=OuterRef("session"),
+        role=Message.Role.ASSISTANT,
+        sequence__gt=OuterRef("turn_start"),
+        sequence__lt=OuterRef("sequence"),
+    )
 
 
 # ---- the session list --------------------------------------------------------------------
@@ -348,8 +371,9 @@ def _add_latency_bars(entries: list[Entry]) -> None:
     widest = max(totals.values(), default=0.0) or 1.0
     for entry in entries:
         latency = timings.get(id(entry))
-        if latency is not None:
-            entry.latency = _latency_bar(latency, totals[id(entry)], widest)
+        bar = None if latency is None else _latency_bar(latency, totals[id(entry)], widest)
+        if bar is not None and (bar.segments or bar.error):
+            entry.latency = bar
 
 
 def _total_ms(latency: dict[str, Any]) -> float:

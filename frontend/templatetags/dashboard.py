@@ -32,6 +32,8 @@ ENDED_REASONS = {
     "expired-idle": "Left idle for too long",
 }
 
+CHANNELS = {"api": "API", "web": "Web", "discord": "Discord"}
+
 WIDTH, HEIGHT = 560, 170
 LEFT, RIGHT, TOP, BOTTOM = 44, 8, 12, 24
 
@@ -63,6 +65,11 @@ def ms(value: Any) -> str:
     if not isinstance(value, int | float):
         return NONE
     return f"{value:,.0f} ms"
+
+
+@register.filter
+def channel(value: str) -> str:
+    return CHANNELS.get(value, value)
 
 
 @register.filter

@@ -15,6 +15,7 @@ from django.views.decorators.http import require_POST
 from assistants.models import Assistant
 from frontend import selectors
 from frontend.organizations import DashboardRequest, member_required
+from frontend.templatetags.dashboard import CHANNELS
 from sessions.models import Session
 from sessions.services import session_stop
 
@@ -31,7 +32,9 @@ class SessionFilterForm(forms.Form):
         choices=[("", "Any status"), *Session.Status.choices], required=False
     )
     channel = forms.ChoiceField(
-        choices=[("", "Any channel"), *Session.Channel.choices], required=False
+        choices=[("", "Any channel")]
+        + [(value, CHANNELS.get(value, label)) for value, label in Session.Channel.choices],
+        required=False,
     )
     created_from = forms.DateField(
         label="From", required=False, widget=forms.DateInput(attrs={"type": "date"})

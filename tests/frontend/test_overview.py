@@ -47,6 +47,21 @@ def reply(first_audio=None, **fields):
     return ("assistant", {"content": "Sure.", "latency": latency(first_audio), **fields})
 
 
+def test_a_turn_counts_its_first_audio_once(org):
+    """Spoken before a tool call: that reply's first audio, not the follow-up's (measured from
+    the same start); a second tool round that says nothing does not change it."""
+    session_at(org, NOW.replace(hour=8), messages=[
+        USER, reply(500, tool_calls=[call("a")]),
+        ("tool", {"content": OK_RESULT, "tool_call_id": "a"}),
+        reply(None, content="", tool_calls=[call("b")]),
+        ("tool", {"content": OK_RESULT, "tool_call_id": "b"}),
+        reply(3000),
+        USER, reply(700),
+    ])  # fmt: skip
+    today = selectors.overview(organization=org, now=NOW).today
+    assert (today.turns, today.first_audio.samples, today.first_audio.p95) == (2, 2, 700)
+
+
 USER = ("user", {"content": "Hello"})
 OK_RESULT = '{"ok": true, "result": {"appended": 1}}'
 FAILED_RESULT = '{"ok": false, "error": "Notion is unavailable"}'
@@ -67,10 +82,10 @@ def dataset(org, other_org):
     session_at(org, today.replace(hour=11), status=Session.Status.ACTIVE)  # still running
     session_at(org, datetime(2026, 3, 2, 8, tzinfo=UTC), minutes=10, messages=[
         reply(300),  # the greeting opens a turn
-        USER, reply(800, tool_calls=[call("a"), call("b")]),
+        USER, reply(None, content="", tool_calls=[call("a"), call("b")]),  # says nothing
         ("tool", {"content": FAILED_RESULT, "tool_call_id": "a"}),
         ("tool", {"content": OK_RESULT, "tool_call_id": "b"}),
-        reply(2000),
+        reply(2000),  # so the turn's first audio is this follow-up's
     ])  # fmt: skip
     # last month, and another organization's: never counted
     session_at(org, datetime(2026, 2, 20, 8, tzinfo=UTC), minutes=7, messages=[USER, reply(5000)])
@@ -97,8 +112,8 @@ def test_month_figures_match_the_fixture(org, dataset):
     assert month.sessions == 4
     assert month.minutes == 14.5
     assert month.turns == 5
-    # opening replies 300, 400, 600, 800: nearest rank 2 of 4 and 4 of 4
-    assert (month.first_audio.p50, month.first_audio.p95) == (400, 800)
+    # the turns' first audio 300, 400, 600, 2000: nearest rank 2 of 4 and 4 of 4
+    assert (month.first_audio.p50, month.first_audio.p95) == (400, 2000)
     assert not month.first_audio.sampled
     assert month.errors == 2
     assert (month.tool_calls, month.failed_tool_calls) == (3, 1)

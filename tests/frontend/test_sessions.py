@@ -282,3 +282,16 @@ def test_signed_out_visitors_are_sent_to_sign_in(client, assistant):
     session = SessionFactory(assistant=assistant)
     for url in ["/sessions/", f"/sessions/{session.pk}/", f"/sessions/{session.pk}/live/"]:
         assert client.get(url)["Location"].startswith("/accounts/login/")
+
+
+def test_a_reply_that_measured_nothing_has_no_bar(member_client, assistant):
+    session = SessionFactory(assistant=assistant, channel=Session.Channel.API)
+    silent = {**timing(None, None, None, None), "error": "rate_limited"}
+    append_message(session_id=session.id, role="assistant", content="", latency=silent)
+    append_message(
+        session_id=session.id, role="assistant", content="", latency=timing(None, None, None, None)
+    )
+    page = detail(member_client, session).content.decode()
+    assert 'class="bars"' not in page
+    assert page.count("rate_limited") == 1  # the failed reply still says why
+    assert "<dd>API</dd>" in page
