@@ -12,6 +12,8 @@ function setUpSliders() {
   for (const slider of form.querySelectorAll(".slider input[type=range]")) {
     const output = document.getElementById(`${slider.id}_value`);
     const override = document.getElementById(`${slider.id}_set`);
+    const shown = Number(output.value);
+    if (output.value !== "" && Number.isFinite(shown)) output.value = shown.toFixed(2);
     slider.addEventListener("input", () => {
       output.value = Number(slider.value).toFixed(2);
       override.checked = true; // moving a slider sets that setting
