@@ -16,7 +16,7 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path, reverse
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from assistants.invitations import (
     MembershipRefused,
@@ -56,6 +56,7 @@ KEY_HINT_MIN_LENGTH = 20
 
 
 @member_required()
+@require_safe
 def member_list(request: DashboardRequest) -> HttpResponse:
     return _members_page(request)
 
@@ -162,6 +163,7 @@ def _person(membership: Membership) -> str:
 
 
 @member_required(ADMIN)
+@require_safe
 def api_key_list(request: DashboardRequest) -> HttpResponse:
     keys = ApiKey.objects.for_org(request.organization).prefetch_related("allowed_assistants")
     return render(request, "frontend/team/api_keys.html", {"keys": keys})
@@ -226,6 +228,7 @@ class ProviderRow:
 
 
 @member_required(ADMIN)
+@require_safe
 def integrations(request: DashboardRequest) -> HttpResponse:
     return _integrations_page(request)
 
@@ -233,20 +236,19 @@ def integrations(request: DashboardRequest) -> HttpResponse:
 def _integrations_page(
     request: DashboardRequest,
     token_form: NotionTokenForm | None = None,
-    provider_form: ProviderCredentialForm | None = None,
-    provider: str = "",
+    provider_forms: dict[str, ProviderCredentialForm] | None = None,
 ) -> HttpResponse:
-    connections = NotionConnection.objects.for_org(request.organization)
+    """The page, with the form that was just sent (and its errors) where there is one."""
     credentials = {c.provider: c for c in ProviderCredential.objects.for_org(request.organization)}
-    rows = [
-        _provider_row(request, value, label, credentials.get(value), provider_form, provider)
-        for value, label in ProviderCredential.Provider.choices
-    ]
+    sent = provider_forms or {}
     context = {
-        "connections": connections,
+        "connections": NotionConnection.objects.for_org(request.organization),
         "oauth_available": _notion_oauth_available(),
         "token_form": token_form or NotionTokenForm(),
-        "providers": rows,
+        "providers": [
+            _provider_row(request, value, str(label), credentials.get(value), sent.get(value))
+            for value, label in ProviderCredential.Provider.choices
+        ],
     }
     return render(request, "frontend/team/integrations.html", context)
 
@@ -256,10 +258,8 @@ def _provider_row(
     provider: str,
     label: str,
     credential: ProviderCredential | None,
-    bound_form: ProviderCredentialForm | None,
-    bound_provider: str,
+    form: ProviderCredentialForm | None,
 ) -> ProviderRow:
-    form = bound_form if bound_provider == provider and bound_form else None
     if form is None:
         initial = {"base_url": credential.base_url} if credential else {}
         form = _provider_form(request, credential, initial=initial, prefix=provider)
@@ -346,7 +346,7 @@ def provider_credential(request: DashboardRequest, provider: str) -> HttpRespons
         else:
             messages.success(request, f"Saved the {label} key of {request.organization.name}.")
             return redirect("dashboard:integrations")
-    return _integrations_page(request, provider_form=form, provider=provider)
+    return _integrations_page(request, provider_forms={provider: form})
 
 
 @member_required(ADMIN)
