@@ -3,7 +3,16 @@
 Each area keeps its routes beside its views; this module only gathers them.
 """
 
-from frontend.views import assistants, chat, home, overview, sessions, team
+from frontend.views import (
+    api_keys,
+    assistants,
+    chat,
+    home,
+    integrations,
+    members,
+    overview,
+    sessions,
+)
 
 app_name = "dashboard"
 
@@ -13,5 +22,7 @@ urlpatterns = [
     *assistants.urls,
     *chat.urls,
     *sessions.urls,
-    *team.urls,
+    *members.urls,
+    *api_keys.urls,
+    *integrations.urls,
 ]

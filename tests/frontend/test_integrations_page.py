@@ -241,3 +241,18 @@ def test_no_page_of_the_dashboard_shows_a_stored_secret(owner_client, org):
     for url in pages:
         html = owner_client.get(url, follow=True).content.decode()
         assert OPENAI_KEY not in html and "ntn_stored_secret" not in html, url
+
+
+def test_changing_a_provider_key_forgets_the_model_and_voice_lists_of_the_old_one(
+    admin_client_, org
+):
+    """The builder's pickers list what the organization's key can use: a new key lists again."""
+    from django.core.cache import cache
+
+    key = f"dashboard:catalog:{org.pk}:openai"
+    cache.set(key, ([("gpt-old", "gpt-old")], None))
+    admin_client_.post("/integrations/providers/openai/", {"openai-api_key": OPENAI_KEY})
+    assert cache.get(key) is None
+    cache.set(key, ([("gpt-old", "gpt-old")], None))
+    admin_client_.post("/integrations/providers/openai/remove/")
+    assert cache.get(key) is None
