@@ -64,21 +64,37 @@ def playwright() -> Iterator[Playwright]:
         yield instance
 
 
+BROWSER_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--use-fake-device-for-media-stream",
+]
+
+
 @pytest.fixture(scope="module")
 def browser(playwright: Playwright, speech_wav: Path) -> Iterator[Browser]:
+    """Chromium whose microphone "hears" the WAV, with the permission prompt answered yes."""
     browser = playwright.chromium.launch(
         executable_path=str(CHROMIUM),
         headless=True,
         args=[
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-background-networking",
-            "--disable-component-update",
+            *BROWSER_ARGS,
             "--use-fake-ui-for-media-stream",
-            "--use-fake-device-for-media-stream",
             f"--use-file-for-fake-audio-capture={speech_wav}",
-            "--autoplay-policy=no-user-gesture-required",
         ],
+    )
+    yield browser
+    browser.close()
+
+
+@pytest.fixture
+def browser_without_consent(playwright: Playwright) -> Iterator[Browser]:
+    """Chromium whose microphone permission prompt nobody answers: headless, that is a denial.
+    (With the fake-UI flag every request is granted, whatever the site's permission says.)"""
+    browser = playwright.chromium.launch(
+        executable_path=str(CHROMIUM), headless=True, args=BROWSER_ARGS
     )
     yield browser
     browser.close()

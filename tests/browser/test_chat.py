@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
+import json
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 import pytest
 from playwright.sync_api import Page, expect
+from websockets.sync.client import ClientConnection, connect
 
 from sessions.models import Message, Session
+from sessions.tokens import ws_path_for
 from tests.browser.conftest import log_in
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
@@ -50,3 +58,152 @@ def test_speaking_hands_free_gets_a_transcript_and_a_spoken_streamed_reply(
     transcription = sims.requests(path="/v1/audio/transcriptions")
     assert transcription, "the server sent the browser's speech to the simulated STT"
     assert Message.objects.unscoped().filter(session=session, role="user").exists()
+
+
+def test_the_interrupt_button_stops_playback_at_once_and_the_reply_is_stored_as_heard(
+    page: Page, chat_server, member, voice_assistant
+):
+    open_chat(page, chat_server, member, voice_assistant)
+    wait_for_stat(page, "s.samplesPlayed > 24000 * 0.5")  # half a second of the reply played
+
+    page.click("#chat-interrupt")
+
+    wait_for_stat(page, "s.clears >= 1 && s.bufferedSamples === 0 && s.interruptsSent === 1")
+    played = stat(page, "samplesPlayed")
+    page.wait_for_timeout(400)  # a playing reply would add ~9,600 samples meanwhile
+    assert stat(page, "samplesPlayed") == played
+    expect(page.locator(".turn.assistant.interrupted .badge")).to_have_text("interrupted")
+    reply = stored_reply(voice_assistant, interrupted=True)
+    full = "Sure, I would be happy to help with that. You said: I said something for"
+    assert len(reply.content) < len(full), reply.content  # cut to what was heard (~0.5 s)
+    assert stat(page, "marksSent") >= 1
+
+
+def stored_reply(assistant, *, interrupted: bool, timeout_s: float = 10) -> Message:
+    """The assistant's stored reply, once the server has written it so."""
+    deadline = time.monotonic() + timeout_s
+    replies = Message.objects.unscoped().filter(session__assistant=assistant, role="assistant")
+    while time.monotonic() < deadline:
+        reply = replies.filter(interrupted=interrupted).first()
+        if reply is not None:
+            return reply
+        time.sleep(0.1)
+    raise AssertionError(f"no stored reply with interrupted={interrupted}: {list(replies)}")
+
+
+def test_a_typed_message_gets_its_reply_with_tool_calls_inline_and_provider_errors_shown(
+    page: Page, chat_server, sims, member, voice_assistant
+):
+    sims.script_chat(
+        {"tool_calls": [{"name": "current_time", "arguments": {"timezone": "Europe/Paris"}}]}
+    )
+    open_chat(page, chat_server, member, voice_assistant, mode="push-to-talk")
+
+    page.fill("#chat-text", "What time is it in Paris?")
+    page.press("#chat-text", "Enter")
+
+    expect(page.locator(".turn.user")).to_contain_text("What time is it in Paris?")
+    tool = page.locator(".tool")
+    expect(tool).to_contain_text("current_time")
+    expect(tool).to_contain_text("Europe/Paris")
+    expect(tool.locator(".result")).to_contain_text("→", timeout=WAIT_MS)
+    answer = page.locator(".turn.assistant").last
+    expect(answer).to_contain_text("Okay, I checked that.", timeout=WAIT_MS)
+    expect(answer.locator(".latency")).to_contain_text("LLM first token", timeout=WAIT_MS)
+    assert stat(page, "framesSent") == 0  # push to talk, never held
+
+    sims.script_chat({"fault": "500", "times": 3})
+    page.fill("#chat-text", "And now?")
+    page.press("#chat-text", "Enter")
+    expect(page.locator("#chat-alert")).to_be_visible(timeout=WAIT_MS)
+    expect(page.locator("#chat-alert-text")).to_contain_text("provider_unavailable")
+
+
+def test_push_to_talk_sends_audio_only_while_held_then_commits_the_utterance(
+    page: Page, chat_server, sims, member, voice_assistant
+):
+    open_chat(page, chat_server, member, voice_assistant, mode="push-to-talk")
+    talk = page.locator("#chat-talk")
+    expect(talk).to_be_focused()  # Space works at once
+    page.wait_for_timeout(300)  # the microphone runs, but nothing is sent until held
+    assert stat(page, "framesSent") == 0
+
+    talk.hover()
+    page.mouse.down()
+    expect(talk).to_have_attribute("aria-pressed", "true")
+    wait_for_stat(page, "s.framesSent >= 50")  # a second of speech, still mid-sentence
+    page.mouse.up()
+
+    wait_for_stat(page, "s.commitsSent === 1")
+    sent = stat(page, "framesSent")
+    # Released mid-sentence: only the commit can end this utterance (the VAD never heard
+    # its end), so the transcript proves the server took the audio-commit.
+    expect(page.locator(".turn.user").first).to_contain_text(
+        "I said something for", timeout=WAIT_MS
+    )
+    assert stat(page, "framesSent") == sent
+    assert sims.requests(path="/v1/audio/transcriptions")
+
+
+def test_a_denied_microphone_says_so_and_typing_still_works(
+    browser_without_consent, chat_server, member, voice_assistant
+):
+    page = browser_without_consent.new_page()
+    open_chat(page, chat_server, member, voice_assistant)
+
+    expect(page.locator("#chat-alert-text")).to_contain_text("Microphone access was denied")
+    page.fill("#chat-text", "Typing instead")
+    page.press("#chat-text", "Enter")
+    expect(page.locator(".turn.assistant").first).to_contain_text(
+        "You said: Typing instead", timeout=WAIT_MS
+    )
+    assert stat(page, "framesSent") == 0
+
+
+def test_an_outsider_gets_404_for_the_chat_and_its_session_endpoint(
+    page: Page, chat_server, outsider, voice_assistant
+):
+    log_in(page, chat_server, outsider)
+    chat = f"{chat_server.http}/assistants/{voice_assistant.pk}/chat/"
+
+    response = page.goto(chat)
+    token = next(c["value"] for c in page.context.cookies() if c["name"] == "csrftoken")
+    refused = page.request.post(f"{chat}session/", headers={"X-CSRFToken": token})
+
+    assert response is not None and response.status == 404
+    assert refused.status == 404
+    assert not Session.objects.unscoped().filter(assistant=voice_assistant).exists()
+
+
+@contextmanager
+def another_connection(server, session_id: str) -> Iterator[ClientConnection]:
+    """A second live connection to the session (say, another tab): it takes the session over."""
+    with connect(server.ws + ws_path_for(uuid.UUID(session_id))) as ws:
+        while json.loads(ws.recv(timeout=10))["type"] != "connected":
+            pass
+        yield ws
+
+
+def test_a_lost_connection_resumes_the_same_session_or_a_new_one_once_it_ended(
+    page: Page, chat_server, member, voice_assistant
+):
+    open_chat(page, chat_server, member, voice_assistant, mode="push-to-talk")
+    first = stat(page, "sessionId")
+    resume = page.locator("#chat-resume")
+
+    with another_connection(chat_server, first):
+        expect(page.locator("#chat-alert-text")).to_contain_text("opened somewhere else")
+        resume.click()
+        wait_for_stat(page, "s.connected")
+    assert stat(page, "sessionId") == first
+    expect(page.locator("#chat-alert")).to_be_hidden()
+
+    with another_connection(chat_server, first) as other:
+        expect(resume).to_be_visible()
+        other.send(json.dumps({"type": "end-session"}))
+        while json.loads(other.recv(timeout=10))["type"] != "session-ended":
+            pass
+    resume.click()
+    wait_for_stat(page, f"s.connected && s.sessionId !== '{first}'")
+    expect(page.locator(".notice").last).to_contain_text("That session had ended")
+    assert Session.objects.unscoped().filter(assistant=voice_assistant).count() == 2

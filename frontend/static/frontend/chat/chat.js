@@ -39,6 +39,7 @@ const stats = (window.chatStats = {
   lastClearAt: null,
   micLevel: 0,
   connected: false,
+  sessionId: null,
 });
 
 const transcript = new Transcript($("chat-log"));
@@ -51,6 +52,8 @@ const state = {
   connected: false,
   ended: false,
   lastPlayback: null,
+  alertKind: null,
+  resuming: false,
 };
 
 function mode() {
@@ -61,7 +64,8 @@ function setStatus(text) {
   ui.status.textContent = text;
 }
 
-function showAlert(text, { resumable = false } = {}) {
+function showAlert(text, { resumable = false, kind = "problem" } = {}) {
+  state.alertKind = kind;
   ui.alertText.textContent = text;
   ui.resume.hidden = !resumable;
   ui.alert.hidden = false;
@@ -156,7 +160,9 @@ function connect() {
 const handlers = {
   connected(event) {
     setLive(true);
-    hideAlert();
+    if (state.alertKind === "connection") hideAlert();
+    stats.sessionId = event.session_id;
+    if (mode() === "push-to-talk") ui.talk.focus();
     setStatus(`Connected to ${event.assistant.name}. ${mode() === "hands-free" ? "Speak any time." : "Hold to talk."}`);
     if (event.simulated && event.notice) {
       ui.simulated.textContent = event.notice;
@@ -232,7 +238,8 @@ function closed(code) {
   state.resuming = false;
   setStatus("Disconnected");
   const resumable = ![4400, 4404].includes(code);
-  showAlert(CLOSE_REASONS[code] ?? `The connection closed (${code}).`, { resumable });
+  const reason = CLOSE_REASONS[code] ?? `The connection closed (${code}).`;
+  showAlert(reason, { resumable, kind: "connection" });
 }
 
 function finish() {
