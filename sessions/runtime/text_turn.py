@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 from integrations.errors import ProviderError
 from sessions.models import Message
-from sessions.protocol import ServerEvent, SessionEnded
+from sessions.protocol import ServerEvent, SessionEnded, Sink
 from sessions.runtime import store
 from sessions.runtime.session import LiveSession, SessionOver
 from sessions.runtime.turn import TurnState
@@ -31,12 +31,16 @@ class TurnCrashed(Exception):
 
 @dataclass
 class CollectingSink:
-    """The session's events, kept for the HTTP response; a text turn produces no audio."""
+    """The session's events, kept for the HTTP response and passed on, as they happen, to a
+    transport that shows the reply while it is written (the Discord bridge); no audio."""
 
     events: list[ServerEvent] = field(default_factory=list)
+    listener: Sink | None = None
 
     async def send_event(self, event: ServerEvent) -> None:
         self.events.append(event)
+        if self.listener is not None:
+            await self.listener.send_event(event)
 
     async def send_audio(self, chunk: bytes) -> None:
         raise AssertionError("a text turn runs with_voice=False: no audio is produced")
@@ -51,11 +55,13 @@ class TextTurnResult:
     session_ended: str | None
 
 
-async def run_text_turn(session_id: uuid.UUID, content: str) -> TextTurnResult:
+async def run_text_turn(
+    session_id: uuid.UUID, content: str, *, listener: Sink | None = None
+) -> TextTurnResult:
     context = await store.load_context(session_id)
     if context is None or context.is_over:
         raise SessionOver()
-    sink = CollectingSink()
+    sink = CollectingSink(listener=listener)
     live = LiveSession(sink, with_voice=False, timers=False)
     await live.start(context, greet=False)
     try:
