@@ -50,9 +50,11 @@ def test_speaking_hands_free_gets_a_transcript_and_a_spoken_streamed_reply(
     expect(reply).to_contain_text("You said: I said something for", timeout=WAIT_MS)
     wait_for_stat(page, "s.nonSilentSamplesPlayed > 24000 * 0.2")
     assert stat(page, "framesSent") > 50
+    assert stat(page, "peakMicLevel") > 0.01  # the level meter saw the speech
     expect(reply.locator(".latency")).to_contain_text("STT", timeout=WAIT_MS)
     expect(reply.locator(".latency")).to_contain_text("first audio")
     session = Session.objects.unscoped().get(assistant=voice_assistant)
+    expect(page.locator("#chat-session-href")).to_have_attribute("href", f"/sessions/{session.id}/")
     assert session.channel == Session.Channel.WEB
     assert session.metadata["started_by_user_id"] == member.user_id
     transcription = sims.requests(path="/v1/audio/transcriptions")

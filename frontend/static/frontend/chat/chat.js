@@ -38,6 +38,7 @@ const stats = (window.chatStats = {
   clears: 0,
   lastClearAt: null,
   micLevel: 0,
+  peakMicLevel: 0,
   connected: false,
   sessionId: null,
 });
@@ -89,8 +90,12 @@ async function start() {
   ui.start.disabled = true;
   hideAlert();
   state.ended = false;
+  // Both audio contexts start inside the click: browsers keep later ones suspended.
+  const rate = Number(root.dataset.outputSampleRate) || null;
+  const playerReady = rate && !state.player ? startPlayer(rate) : Promise.resolve();
   await startMicrophone();
   try {
+    await playerReady;
     await newSession();
   } catch (error) {
     showAlert(error.message);
@@ -134,6 +139,7 @@ async function newSession() {
   if (!response.ok) throw new Error(body.error ?? `The session could not be created (${response.status}).`);
   state.session = body;
   if (body.output_sample_rate && !state.player) await startPlayer(body.output_sample_rate);
+  state.player?.setInputRate(body.output_sample_rate);
   ui.sessionHref.href = body.session_url;
   connect();
 }
@@ -147,7 +153,10 @@ async function startPlayer(rate) {
 function connect() {
   setStatus("Connecting…");
   state.socket?.close();
-  state.socket = new SessionSocket(state.session.ws_url, {
+  // Our own origin, always: the server accepts the login cookie from its own pages only.
+  const scheme = location.protocol === "https:" ? "wss" : "ws";
+  const url = `${scheme}://${location.host}${state.session.ws_path}`;
+  state.socket = new SessionSocket(url, {
     onEvent: handle,
     onAudio: (buffer) => state.player?.play(buffer),
     onClose: closed,
@@ -184,6 +193,7 @@ const handlers = {
     transcript.delta(event.message_id, event.content);
   },
   "audio-start"(event) {
+    state.player?.setInputRate(event.sample_rate);
     state.player?.audioStart(event.message_id);
     setStatus("Speaking…");
   },
@@ -267,6 +277,7 @@ function sendFrame(buffer) {
 
 function showLevel(level) {
   stats.micLevel = level;
+  stats.peakMicLevel = Math.max(stats.peakMicLevel, level);
   const shown = Math.min(1, level * 4);
   ui.level.value = shown;
   ui.level.textContent = shown.toFixed(2);

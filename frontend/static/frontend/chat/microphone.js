@@ -18,8 +18,10 @@ export class Microphone {
     if (!navigator.mediaDevices?.getUserMedia) {
       throw new DOMException("This page cannot use a microphone here.", "NotSupportedError");
     }
-    this.stream = await navigator.mediaDevices.getUserMedia(MIC_CONSTRAINTS);
+    // Made before the permission prompt, while the click that started it still counts as
+    // the user's gesture (browsers keep audio contexts made later suspended).
     this.context = new AudioContext({ latencyHint: "interactive" });
+    this.stream = await navigator.mediaDevices.getUserMedia(MIC_CONSTRAINTS);
     await this.context.audioWorklet.addModule(new URL("./capture-worklet.js", import.meta.url));
     const source = this.context.createMediaStreamSource(this.stream);
     const capture = new AudioWorkletNode(this.context, "pcm16-capture", {

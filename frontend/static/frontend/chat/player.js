@@ -58,6 +58,11 @@ export class Player {
     this.onMark(id, ms);
   }
 
+  /** The rate of the audio that will arrive (resampled here if the context runs at another). */
+  setInputRate(rate) {
+    if (rate) this.inputRate = rate;
+  }
+
   audioStart(messageId) {
     this.current = messageId;
   }
