@@ -15,10 +15,13 @@ import uuid
 import weakref
 
 import discord
+from channels.db import database_sync_to_async
 from discord import app_commands
 
 from voicebridge import text
+from voicebridge.models import DiscordBot
 from voicebridge.reply import EDIT_INTERVAL_SECONDS, NO_PINGS, ReplyStream, shorten
+from voicebridge.services import discord_bot_report_status
 
 logger = logging.getLogger(__name__)
 
@@ -55,11 +58,28 @@ class BridgeClient(discord.Client):
             weakref.WeakValueDictionary()
         )
 
+    async def setup_hook(self) -> None:
+        """Publish the slash commands (one bulk overwrite: unchanged commands stay as they are)."""
+        await self.tree.sync()
+
+    async def on_ready(self) -> None:
+        await report_status(self.bot_id, DiscordBot.Status.CONNECTED)
+
+    async def on_resumed(self) -> None:
+        await report_status(self.bot_id, DiscordBot.Status.CONNECTED)
+
+    async def on_disconnect(self) -> None:
+        await report_status(self.bot_id, DiscordBot.Status.DISCONNECTED)
+
     async def on_message(self, message: discord.Message) -> None:
         ask = ask_from_message(self, message)
         if ask is None:
             return
-        route = await text.route_for(ask)
+        try:
+            route = await text.route_for(ask)
+        except text.DATABASE_DOWN:
+            logger.warning("database unavailable: a Discord message went unanswered")
+            return
         if route is None or not route.allows(ask):
             return  # not bound here, or not for this member: the bot stays silent
         if problem := text.question_problem(ask.content):
@@ -83,6 +103,16 @@ class BridgeClient(discord.Client):
         async with lock:
             stream = ReplyStream(channel, reference=reference, interval=self.edit_interval)
             await text.answer(route, ask, stream)
+
+
+async def report_status(bot_id: uuid.UUID, status: str, error: str = "") -> None:
+    """Tell the bot's admins what the gateway did; a database outage only costs the report."""
+    try:
+        await database_sync_to_async(discord_bot_report_status)(
+            bot_id=bot_id, status=status, error=error
+        )
+    except text.DATABASE_DOWN:
+        logger.warning("database unavailable: Discord bot %s is %s (not stored)", bot_id, status)
 
 
 def _channel_ids(channel: object) -> tuple[str, str]:
@@ -144,7 +174,11 @@ async def _route_or_refuse(
     interaction: discord.Interaction, ask: text.Ask | None
 ) -> text.Route | None:
     """The route of a slash command, or None after telling the member why not (privately)."""
-    route = await text.route_for(ask) if ask is not None else None
+    try:
+        route = await text.route_for(ask) if ask is not None else None
+    except text.DATABASE_DOWN:
+        await interaction.response.send_message(text.FAILED_DATABASE, ephemeral=True)
+        return None
     refusal = _refusal(ask, route)
     if refusal is not None:
         await interaction.response.send_message(refusal, ephemeral=True)
@@ -187,7 +221,11 @@ async def reset_command(interaction: discord.Interaction) -> None:
     route = await _route_or_refuse(interaction, ask)
     if route is None or ask is None:
         return
-    ended = await text.reset(route, ask)
+    try:
+        ended = await text.reset(route, ask)
+    except text.DATABASE_DOWN:
+        await interaction.response.send_message(text.FAILED_DATABASE, ephemeral=True)
+        return
     message = (
         "Started over: your next question begins a new conversation."
         if ended

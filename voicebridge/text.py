@@ -19,14 +19,14 @@ from typing import Any
 
 from channels.db import database_sync_to_async
 from django.conf import settings
+from django.db import InterfaceError, OperationalError
 from django.db.models import Q
 from django.utils import timezone
 
 from sessions.expiry import EXPIRED_IDLE
-from sessions.models import Message, Session
+from sessions.models import Message, Session, SessionQuerySet
 from sessions.protocol import MAX_TEXT_CHARS, storable_text
 from sessions.runtime import text_turn
-from sessions.runtime.store import StoreUnavailable
 from sessions.services import session_create, session_end
 from voicebridge.models import DiscordBinding, DiscordBot, DiscordMessage
 from voicebridge.reply import ReplyStream
@@ -36,6 +36,8 @@ logger = logging.getLogger(__name__)
 RESET_REASON = "discord-reset"
 FAILED_PROVIDER = "The assistant could not answer: its model provider is unavailable. Try again."
 FAILED_OURS = "Something went wrong on our side. Your message was saved."
+#: the database is down, unreachable or out of connections (the runtime's StoreUnavailable too)
+DATABASE_DOWN = (OperationalError, InterfaceError)
 FAILED_DATABASE = "The database is unavailable right now, so nothing was saved. Try again shortly."
 
 
@@ -110,7 +112,7 @@ def route_for(ask: Ask) -> Route | None:
     return Route(bot, ranked[0]) if ranked else None
 
 
-def _conversations(route: Route, ask: Ask) -> Any:
+def _conversations(route: Route, ask: Ask) -> SessionQuerySet:
     discord = ask.metadata["discord"]
     return (
         Session.objects.for_org(route.bot.organization_id)
@@ -183,7 +185,7 @@ async def answer(route: Route, ask: Ask, stream: ReplyStream) -> Session | None:
     if session is not None:
         try:
             await remember(session, ask, stream.message_ids)
-        except StoreUnavailable:
+        except DATABASE_DOWN:
             logger.warning("the Discord ids of a turn of session %s were not stored", session.id)
     return session
 
@@ -200,10 +202,13 @@ async def _turn(route: Route, ask: Ask, stream: ReplyStream) -> Session | None:
             return session
         stream.fail(FAILED_OURS)
         return None
-    except StoreUnavailable:
+    except DATABASE_DOWN:
         stream.fail(FAILED_DATABASE)
     except text_turn.TurnFailed:
         stream.fail(FAILED_PROVIDER)
     except text_turn.TurnCrashed:
+        stream.fail(FAILED_OURS)
+    except Exception:  # a bug here must not leave the member without an answer: say so
+        logger.exception("Discord turn of session %s failed", getattr(session, "id", None))
         stream.fail(FAILED_OURS)
     return session

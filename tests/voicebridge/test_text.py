@@ -301,3 +301,14 @@ async def test_slash_ask_tells_a_member_without_an_allowed_role_privately(world,
     )
     assert recorder.responses() == [{"content": NOT_ALLOWED, "flags": 64, "tts": False}]
     assert world.sent() == [] and await discord_sessions() == []
+
+
+async def test_the_gateway_connection_is_reported_on_the_bot(world, bot):
+    world.client.dispatch("ready")
+    await dpytest.run_all_events()
+    await sync_to_async(bot.refresh_from_db)()
+    assert (bot.status, bot.last_error) == ("connected", "")
+    world.client.dispatch("disconnect")
+    await dpytest.run_all_events()
+    await sync_to_async(bot.refresh_from_db)()
+    assert bot.status == "disconnected" and bot.status_changed_at is not None
