@@ -15,6 +15,8 @@ from discord.ext.test import callbacks
 from django.utils import timezone
 
 from assistants.models import Assistant
+from assistants.services import assistant_update
+from integrations.models import NotionConnection
 from sessions.models import Message, Session
 from tests.factories import AssistantFactory
 from tests.voicebridge.driver import EditLog, configure, use_command
@@ -312,3 +314,31 @@ async def test_the_gateway_connection_is_reported_on_the_bot(world, bot):
     await dpytest.run_all_events()
     await sync_to_async(bot.refresh_from_db)()
     assert bot.status == "disconnected" and bot.status_changed_at is not None
+
+
+async def test_a_notion_todo_asked_for_in_discord_lands_on_the_page(world, providers, notion_sim):
+    page = notion_sim.add_page("Shopping list")
+    assistant = await sync_to_async(
+        lambda: Assistant.objects.unscoped().get(discord_bindings__bot_id=world.client.bot_id)
+    )()
+    await sync_to_async(NotionConnection.objects.create)(
+        organization_id=assistant.organization_id, name="Notion", token=notion_sim.default_token
+    )
+    tools = [{"name": "notion_append_to_page", "options": {"default_page_id": page}}]
+    await sync_to_async(assistant_update)(assistant=assistant, tools=tools)
+    providers.script_chat(
+        {
+            "tool_calls": [
+                {"name": "notion_append_to_page", "arguments": {"content": "- [ ] Buy milk"}}
+            ]
+        },
+        {"text": "Added buy milk to your list."},
+    )
+    await world.mention("add buy milk to my shopping list")
+    [reply] = world.sent()
+    assert await world.shown(reply) == (
+        "🔧 notion_append_to_page content=- [ ] Buy milk ✓\nAdded buy milk to your list."
+    )
+    [block] = notion_sim.appended_blocks(page)
+    assert block["to_do"]["rich_text"][0]["text"]["content"] == "Buy milk"
+    assert notion_sim.default_token not in await world.shown(reply)
