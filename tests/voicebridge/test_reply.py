@@ -50,7 +50,7 @@ def test_a_notice_comes_last():
 def test_pages_fit_discord_and_cut_between_words():
     text = " ".join(f"word{n}" for n in range(1_000))
     pages = pages_of(text)
-    assert len(text) == 6_890 and len(pages) == 4
+    assert len(text) == 7_889 and len(pages) == 4
     assert all(len(page) <= MAX_MESSAGE_CHARS for page in pages)
     assert " ".join(pages) == text
     assert pages_of("") == [] and pages_of("short") == ["short"]
