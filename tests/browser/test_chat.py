@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import time
 import uuid
 from collections.abc import Iterator
@@ -46,6 +47,10 @@ def test_speaking_hands_free_gets_a_transcript_and_a_spoken_streamed_reply(
     expect(page.locator("#chat-simulated")).to_contain_text("Simulated providers")
     user = page.locator(".turn.user")
     expect(user.first).to_contain_text("I said something for", timeout=WAIT_MS)
+    # The simulated STT tells how long the utterance it received was: the ~1.9 s of speech,
+    # plus the VAD's pre-roll and closing silence. At a wrong rate it would be 3x off.
+    said = re.search(r"for ([\d.]+) seconds", user.first.inner_text())
+    assert said is not None and 1.8 <= float(said.group(1)) <= 3.5, said
     reply = page.locator(".turn.assistant").first
     expect(reply).to_contain_text("You said: I said something for", timeout=WAIT_MS)
     wait_for_stat(page, "s.nonSilentSamplesPlayed > 24000 * 0.2")
@@ -209,3 +214,41 @@ def test_a_lost_connection_resumes_the_same_session_or_a_new_one_once_it_ended(
     wait_for_stat(page, f"s.connected && s.sessionId !== '{first}'")
     expect(page.locator(".notice").last).to_contain_text("That session had ended")
     assert Session.objects.unscoped().filter(assistant=voice_assistant).count() == 2
+
+
+RESAMPLE = """async ({ url, frequency }) => {
+  const context = new OfflineAudioContext(1, 48000, 48000);  // one second at 48 kHz
+  await context.audioWorklet.addModule(url);
+  const frames = [];
+  const capture = new AudioWorkletNode(context, "pcm16-capture", { numberOfOutputs: 0 });
+  capture.port.onmessage = ({ data }) => frames.push(new Int16Array(data.pcm));
+  const tone = new OscillatorNode(context, { frequency });
+  const gain = new GainNode(context, { gain: 0.5 });
+  tone.connect(gain).connect(capture);
+  tone.start();
+  await context.startRendering();
+  await new Promise((resolve) => setTimeout(resolve, 200));  // the last frames' messages
+  const samples = frames.flatMap((frame) => Array.from(frame)).slice(320);  // past the onset
+  let crossings = 0;
+  for (let i = 1; i < samples.length; i++) {
+    if ((samples[i - 1] < 0) !== (samples[i] < 0)) crossings++;
+  }
+  const rms = Math.sqrt(samples.reduce((sum, s) => sum + s * s, 0) / samples.length) / 32768;
+  return { sizes: [...new Set(frames.map((f) => f.length))], count: frames.length,
+           seconds: samples.length / 16000, crossings, rms };
+}"""
+
+
+def test_the_capture_worklet_resamples_48_khz_to_16_khz_frames(page: Page, chat_server):
+    page.goto(f"{chat_server.http}/accounts/login/")  # any page of ours: same-origin module
+    url = f"{chat_server.http}/static/frontend/chat/capture-worklet.js"
+
+    speech_band = page.evaluate(RESAMPLE, {"url": url, "frequency": 440})
+    above_nyquist = page.evaluate(RESAMPLE, {"url": url, "frequency": 12_000})
+
+    assert speech_band["sizes"] == [320]  # 20 ms frames of 16 kHz PCM16: 640 bytes
+    assert 49 <= speech_band["count"] <= 50  # one second of audio makes 50 frames
+    crossings_per_second = speech_band["crossings"] / speech_band["seconds"]
+    assert abs(crossings_per_second - 880) < 10  # still 440 Hz after resampling
+    assert speech_band["rms"] == pytest.approx(0.5 / 2**0.5, rel=0.05)  # level kept
+    assert above_nyquist["rms"] < 0.4 * speech_band["rms"]  # low-passed before decimation
