@@ -32,6 +32,7 @@ class Edit:
     at: float
     message_id: int
     content: str
+    allowed_mentions: dict | None
 
 
 @dataclass
@@ -40,7 +41,9 @@ class EditLog:
 
     async def record(self, channel: Any, message: discord.Message, fields: dict) -> None:
         payload = fields["params"].payload
-        self.edits.append(Edit(time.monotonic(), message.id, payload["content"]))
+        self.edits.append(
+            Edit(time.monotonic(), message.id, payload["content"], payload.get("allowed_mentions"))
+        )
 
     def install(self) -> None:
         callbacks.set_callback(self.record, "edit_message")

@@ -145,6 +145,8 @@ async def test_the_reply_is_one_message_edited_at_most_about_once_a_second(world
     contents = [reply.content, *(edit.content for edit in edits)]
     assert all(words.startswith(content) for content in contents)  # text only grows
     assert edits[-1].content == words == await world.shown(reply)
+    # Whatever the model writes (say "@everyone"), the bot's messages ping nobody.
+    assert all(edit.allowed_mentions == {"parse": []} for edit in edits)
 
 
 async def test_one_session_per_member_and_channel_resumed_until_reset(world, providers):
