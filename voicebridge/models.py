@@ -90,6 +90,10 @@ class DiscordBot(models.Model):
     )
     token = EncryptedTextField(editable=False)
     enabled = models.BooleanField(default=True)
+    sharded = models.BooleanField(
+        default=False,
+        help_text="Run it with Discord's recommended number of shards (bots in 2,500+ servers).",
+    )
     allowed_role_ids = models.JSONField(
         default=list,
         blank=True,
@@ -216,3 +220,74 @@ class DiscordMessage(models.Model):
 
     def __str__(self) -> str:
         return f"Discord message {self.discord_message_id or self.interaction_id}"
+
+
+class DiscordMemberSettingsQuerySet(OrgScopedQuerySet["DiscordMemberSettings"]):
+    org_lookup = "bot__organization"
+
+
+class DiscordMemberSettings(models.Model):
+    """What one member chose for their own turns in one server (``/target-page``, ``/dry-run``):
+    it overrides the Notion tools' options of the assistant for that member's sessions only."""
+
+    id = models.BigAutoField(primary_key=True)
+    bot = models.ForeignKey(DiscordBot, on_delete=models.CASCADE, related_name="member_settings")
+    guild_id = models.CharField(max_length=20, validators=[validate_snowflake])
+    user_id = models.CharField(max_length=20, validators=[validate_snowflake])
+    notion_page_id = models.CharField(
+        max_length=36, blank=True, help_text="Blank: the assistant's default page."
+    )
+    dry_run = models.BooleanField(null=True, help_text="None: the assistant's setting.")
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = ScopeRequiredManager.from_queryset(DiscordMemberSettingsQuerySet)()
+    for_django_internals = DiscordMemberSettingsQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = "Discord member settings"
+        verbose_name_plural = "Discord member settings"
+        default_manager_name = DJANGO_INTERNALS_MANAGER
+        constraints = [
+            models.UniqueConstraint(
+                fields=["bot", "guild_id", "user_id"], name="unique_discord_member_settings"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"member {self.user_id} in guild {self.guild_id}"
+
+    @property
+    def tool_options(self) -> dict[str, object]:
+        """The Notion tools' options this member overrides (none when nothing was chosen)."""
+        options: dict[str, object] = {}
+        if self.notion_page_id:
+            options["default_page_id"] = self.notion_page_id
+        if self.dry_run is not None:
+            options["dry_run"] = self.dry_run
+        return options
+
+
+class DiscordBotLeaseQuerySet(OrgScopedQuerySet["DiscordBotLease"]):
+    org_lookup = "bot__organization"
+
+
+class DiscordBotLease(models.Model):
+    """Which bridge process runs a bot, until when (``voicebridge.leases``, without Redis).
+
+    A process takes a lease that is free or expired, and renews it well before it expires; a
+    process that cannot renew stops the bot, so two processes never answer for the same bot."""
+
+    bot = models.OneToOneField(
+        DiscordBot, on_delete=models.CASCADE, primary_key=True, related_name="lease"
+    )
+    owner = models.CharField(max_length=100)
+    expires_at = models.DateTimeField()
+
+    objects = ScopeRequiredManager.from_queryset(DiscordBotLeaseQuerySet)()
+    for_django_internals = DiscordBotLeaseQuerySet.as_manager()
+
+    class Meta:
+        default_manager_name = DJANGO_INTERNALS_MANAGER
+
+    def __str__(self) -> str:
+        return f"{self.bot_id} held by {self.owner} until {self.expires_at:%H:%M:%S}"
