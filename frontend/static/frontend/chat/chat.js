@@ -65,6 +65,11 @@ function setStatus(text) {
   ui.status.textContent = text;
 }
 
+function yourTurn() {
+  if (!state.connected) return;
+  setStatus(mode() === "hands-free" ? "Your turn: speak any time." : "Your turn: hold to talk.");
+}
+
 function showAlert(text, { resumable = false, kind = "problem" } = {}) {
   state.alertKind = kind;
   ui.alertText.textContent = text;
@@ -145,7 +150,12 @@ async function newSession() {
 }
 
 async function startPlayer(rate) {
-  const player = new Player({ onStats: playbackStats, onMark: sendMark, onCleared: cleared });
+  const player = new Player({
+    onStats: playbackStats,
+    onMark: sendMark,
+    onCleared: cleared,
+    onFinished: yourTurn,
+  });
   await player.start(rate);
   state.player = player;
 }
@@ -172,7 +182,7 @@ const handlers = {
     if (state.alertKind === "connection") hideAlert();
     stats.sessionId = event.session_id;
     if (mode() === "push-to-talk") ui.talk.focus();
-    setStatus(`Connected to ${event.assistant.name}. ${mode() === "hands-free" ? "Speak any time." : "Hold to talk."}`);
+    yourTurn();
     if (event.simulated && event.notice) {
       ui.simulated.textContent = event.notice;
       ui.simulated.hidden = false;
@@ -208,6 +218,7 @@ const handlers = {
   },
   "assistant-message"(event) {
     transcript.finished(event);
+    if (!state.player) yourTurn(); // a text-only reply: nothing left to play
     if (event.latency?.error) transcript.notice(`The reply failed: ${event.latency.error}.`, "error");
   },
   clear(event) {
@@ -293,6 +304,7 @@ function playbackStats(data) {
 function cleared() {
   stats.clears++;
   stats.lastClearAt = performance.now();
+  yourTurn();
 }
 
 function sendMark(messageId, playedMs) {
@@ -342,7 +354,7 @@ function modeChanged() {
   const pushToTalk = mode() === "push-to-talk";
   ui.talk.hidden = !pushToTalk;
   if (state.talking) talk(false);
-  if (state.connected) setStatus(pushToTalk ? "Hold to talk." : "Speak any time.");
+  yourTurn();
 }
 
 function spaceKey(event) {

@@ -4,10 +4,11 @@
 const MARK_EVERY_MS = 250;
 
 export class Player {
-  constructor({ onStats, onMark, onCleared }) {
+  constructor({ onStats, onMark, onCleared, onFinished }) {
     this.onStats = onStats; // (stats) => void
     this.onMark = onMark; // (messageId, playedMs) => void
     this.onCleared = onCleared; // (stats) => void
+    this.onFinished = onFinished; // (messageId) => void: all of a reply's audio was played
     this.context = null;
     this.node = null;
     this.inputRate = null;
@@ -41,6 +42,7 @@ export class Player {
       for (const [id, samples] of Object.entries(data.played)) this.mark(id, samples, false);
     } else if (data.type === "finished") {
       this.mark(data.id, data.samples, true);
+      this.onFinished(data.id);
     } else if (data.type === "cleared") {
       this.onStats(data);
       this.onCleared(data);
