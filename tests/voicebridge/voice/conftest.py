@@ -1,0 +1,67 @@
+"""Voice test material made at test time: real speech from espeak-ng, encoded by libopus into
+the 20 ms Opus packets a Discord client sends.
+
+libopus, espeak-ng and sox are system packages (Debian libopus0, espeak-ng, sox). Without them
+these tests skip with the reason; CI installs them and sets REQUIRE_BROWSER=1, which turns a
+missing tool into a failure instead.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+from discord import opus
+
+from voicebridge.voice.audio import FRAME_BYTES, OpusUnavailable, load_opus
+
+REQUIRED = os.environ.get("REQUIRE_BROWSER") == "1" or os.environ.get("REQUIRE_SERVICES") == "1"
+SPOKEN = "Please add buy milk to my list."
+SPEECH_SECONDS_RANGE = (1.2, 4.0)  # what espeak-ng takes to say SPOKEN at 150 words a minute
+
+
+def need(condition: bool, reason: str) -> None:
+    if condition:
+        return
+    if REQUIRED:
+        pytest.fail(f"{reason} (REQUIRE_BROWSER/REQUIRE_SERVICES is set)")
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def libopus() -> None:
+    try:
+        load_opus()
+    except OpusUnavailable as exc:
+        need(False, str(exc))
+
+
+@pytest.fixture(scope="session")
+def speech_pcm(tmp_path_factory: pytest.TempPathFactory) -> bytes:
+    """SPOKEN as a Discord client captures it: 48 kHz stereo s16le."""
+    need(bool(shutil.which("espeak-ng")), "espeak-ng is not installed (apt install espeak-ng)")
+    need(bool(shutil.which("sox")), "sox is not installed (apt install sox)")
+    folder: Path = tmp_path_factory.mktemp("speech")
+    wav, raw = folder / "speech.wav", folder / "speech.raw"
+    subprocess.run(["espeak-ng", "-s", "150", "-w", str(wav), SPOKEN], check=True)
+    to_discord = ["-r", "48000", "-c", "2", "-b", "16", "-e", "signed-integer", "-t", "raw"]
+    subprocess.run(["sox", str(wav), *to_discord, str(raw), "norm", "-3"], check=True)
+    return raw.read_bytes()
+
+
+def opus_packets(pcm: bytes) -> list[bytes]:
+    """48 kHz stereo PCM as 20 ms Opus packets, encoded by libopus as discord.py does."""
+    encoder = opus.Encoder()
+    pcm += bytes(-len(pcm) % FRAME_BYTES)
+    return [
+        encoder.encode(pcm[i : i + FRAME_BYTES], encoder.SAMPLES_PER_FRAME)
+        for i in range(0, len(pcm), FRAME_BYTES)
+    ]
+
+
+@pytest.fixture(scope="session")
+def speech_packets(libopus: None, speech_pcm: bytes) -> list[bytes]:
+    return opus_packets(speech_pcm)
