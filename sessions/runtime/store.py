@@ -8,6 +8,7 @@ the session (a token for it, or membership of its organization).
 
 from __future__ import annotations
 
+import logging
 import uuid
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
@@ -24,6 +25,7 @@ from integrations.providers import ProviderCredentials
 from sessions import expiry, services
 from sessions.models import Message, Session, empty_usage
 
+logger = logging.getLogger(__name__)
 USAGE_KEYS = tuple(empty_usage())
 
 P = ParamSpec("P")
@@ -56,10 +58,21 @@ class SessionContext:
     assistant: Assistant
     status: str
     messages: list[Message]
+    #: per-session options of the assistant's tools (``metadata["tool_options"]``, checked)
+    tool_options: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     @property
     def is_over(self) -> bool:
         return self.status in (Session.Status.ENDED, Session.Status.FAILED)
+
+    @property
+    def enabled_tools(self) -> dict[str, dict[str, Any]]:
+        """The assistant's tools and their options, with this session's overrides on top (an
+        override never enables a tool the assistant does not have)."""
+        return {
+            name: {**options, **self.tool_options.get(name, {})}
+            for name, options in self.assistant.enabled_tools.items()
+        }
 
 
 @_door
@@ -78,7 +91,25 @@ def load_context(session_id: uuid.UUID) -> SessionContext | None:
         assistant=session.assistant,
         status=session.status,
         messages=list(session.messages.order_by("sequence")),
+        tool_options=_session_tool_options(session),
     )
+
+
+def _session_tool_options(session: Session) -> dict[str, dict[str, Any]]:
+    """``{tool name: {option: value}}`` from the session's metadata, checked as the assistant's
+    own options are (a Notion connection of another organization is refused); {} if invalid."""
+    from integrations.notion.options import notion_tool_option_errors
+
+    chosen = session.metadata.get("tool_options") if isinstance(session.metadata, dict) else None
+    if not isinstance(chosen, dict):
+        return {}
+    overrides = {name: opts for name, opts in chosen.items() if isinstance(opts, dict)}
+    as_tools = [{"name": name, "options": opts} for name, opts in overrides.items()]
+    errors = notion_tool_option_errors(as_tools, organization_id=session.organization_id)
+    if errors:
+        logger.warning("session %s: tool_options ignored: %s", session.id, "; ".join(errors))
+        return {}
+    return overrides
 
 
 @_door
