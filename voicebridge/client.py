@@ -4,11 +4,15 @@ It turns gateway events into ``text.Ask`` values and hands them to the plain fun
 ``voicebridge.text``; it decides only what Discord-specific thing to say (a channel message,
 an ephemeral answer to a slash command). Turns of one member in one channel run one after
 another (a lock per conversation), so a quick second question waits for the first answer.
+
+Slash commands live in the modules named in ``COMMAND_MODULES`` (each has a ``COMMANDS``
+list); the client publishes all of them. ``voicebridge.runner`` starts and stops the clients.
 """
 
 from __future__ import annotations
 
 import asyncio
+import importlib
 import logging
 import re
 import uuid
@@ -20,7 +24,7 @@ from discord import app_commands
 
 from voicebridge import text
 from voicebridge.models import DiscordBot
-from voicebridge.reply import EDIT_INTERVAL_SECONDS, NO_PINGS, ReplyStream, shorten
+from voicebridge.reply import EDIT_INTERVAL_SECONDS, NO_PINGS, ReplyStream
 from voicebridge.services import discord_bot_report_status
 
 logger = logging.getLogger(__name__)
@@ -28,7 +32,20 @@ logger = logging.getLogger(__name__)
 NOT_BOUND = "No assistant answers in this channel."
 NOT_ALLOWED = "You need one of the roles this assistant is open to."
 NOT_IN_A_SERVER = "Use this command in a text channel of a server."
-QUESTION_ECHO_CHARS = 300
+
+#: Modules whose ``COMMANDS`` the bot publishes: the text commands, then each extra transport's.
+COMMAND_MODULES: list[str] = [
+    "voicebridge.commands",
+]
+
+
+def bridge_commands() -> list[app_commands.Command]:
+    """Every slash command of the bridge (imported here: the command modules use this one)."""
+    return [
+        command
+        for module in COMMAND_MODULES
+        for command in importlib.import_module(module).COMMANDS
+    ]
 
 
 def bridge_intents() -> discord.Intents:
@@ -51,9 +68,12 @@ class BridgeClient(discord.Client):
         super().__init__(intents=intents or bridge_intents(), allowed_mentions=NO_PINGS)
         self.bot_id = bot_id
         self.edit_interval = edit_interval
+        #: True from READY (or RESUMED) until the gateway connection drops
+        self.gateway_connected = False
+        self.gateway_connected_once = False  # the runner's backoff starts over after a success
         self.tree = app_commands.CommandTree(self)
-        self.tree.add_command(ask_command)
-        self.tree.add_command(reset_command)
+        for command in bridge_commands():
+            self.tree.add_command(command)
         self._conversations: weakref.WeakValueDictionary[tuple[str, str], asyncio.Lock] = (
             weakref.WeakValueDictionary()
         )
@@ -63,12 +83,15 @@ class BridgeClient(discord.Client):
         await self.tree.sync()
 
     async def on_ready(self) -> None:
+        self.gateway_connected = self.gateway_connected_once = True
         await report_status(self.bot_id, DiscordBot.Status.CONNECTED)
 
     async def on_resumed(self) -> None:
+        self.gateway_connected = True
         await report_status(self.bot_id, DiscordBot.Status.CONNECTED)
 
     async def on_disconnect(self) -> None:
+        self.gateway_connected = False
         await report_status(self.bot_id, DiscordBot.Status.DISCONNECTED)
 
     async def on_message(self, message: discord.Message) -> None:
@@ -105,6 +128,11 @@ class BridgeClient(discord.Client):
             await text.answer(route, ask, stream)
 
 
+class ShardedBridgeClient(BridgeClient, discord.AutoShardedClient):
+    """A bot in more servers than one gateway connection may serve (2,500): discord.py asks
+    Discord for the recommended shard count and runs them all in this client."""
+
+
 async def report_status(bot_id: uuid.UUID, status: str, error: str = "") -> None:
     """Tell the bot's admins what the gateway did; a database outage only costs the report."""
     try:
@@ -115,14 +143,14 @@ async def report_status(bot_id: uuid.UUID, status: str, error: str = "") -> None
         logger.warning("database unavailable: Discord bot %s is %s (not stored)", bot_id, status)
 
 
-def _channel_ids(channel: object) -> tuple[str, str]:
+def channel_ids_of(channel: object) -> tuple[str, str]:
     """The channel's id and, for a thread, its parent channel's."""
     if isinstance(channel, discord.Thread):
         return str(channel.id), str(channel.parent_id)
     return str(getattr(channel, "id", "")), ""
 
 
-def _role_ids(member: discord.User | discord.Member) -> frozenset[str]:
+def role_ids_of(member: discord.User | discord.Member) -> frozenset[str]:
     if isinstance(member, discord.Member):
         return frozenset(str(role.id) for role in member.roles)
     return frozenset()
@@ -133,7 +161,7 @@ def ask_from_message(client: BridgeClient, message: discord.Message) -> text.Ask
     me = client.user
     if me is None or message.author.bot or message.guild is None or me not in message.mentions:
         return None
-    channel_id, parent_id = _channel_ids(message.channel)
+    channel_id, parent_id = channel_ids_of(message.channel)
     return text.Ask(
         bot_id=client.bot_id,
         guild_id=str(message.guild.id),
@@ -141,94 +169,7 @@ def ask_from_message(client: BridgeClient, message: discord.Message) -> text.Ask
         parent_channel_id=parent_id,
         author_id=str(message.author.id),
         author_name=message.author.display_name,
-        role_ids=_role_ids(message.author),
+        role_ids=role_ids_of(message.author),
         content=re.sub(rf"<@!?{me.id}>", "", message.content).strip(),
         message_id=str(message.id),
     )
-
-
-def ask_from_interaction(interaction: discord.Interaction, question: str) -> text.Ask | None:
-    """The question of a slash command used in a server's text channel, else None."""
-    client = interaction.client
-    if (
-        not isinstance(client, BridgeClient)
-        or interaction.guild_id is None
-        or not isinstance(interaction.channel, discord.abc.Messageable)
-    ):
-        return None
-    channel_id, parent_id = _channel_ids(interaction.channel)
-    return text.Ask(
-        bot_id=client.bot_id,
-        guild_id=str(interaction.guild_id),
-        channel_id=channel_id,
-        parent_channel_id=parent_id,
-        author_id=str(interaction.user.id),
-        author_name=interaction.user.display_name,
-        role_ids=_role_ids(interaction.user),
-        content=question.strip(),
-        interaction_id=str(interaction.id),
-    )
-
-
-async def _route_or_refuse(
-    interaction: discord.Interaction, ask: text.Ask | None
-) -> text.Route | None:
-    """The route of a slash command, or None after telling the member why not (privately)."""
-    try:
-        route = await text.route_for(ask) if ask is not None else None
-    except text.DATABASE_DOWN:
-        await interaction.response.send_message(text.FAILED_DATABASE, ephemeral=True)
-        return None
-    refusal = _refusal(ask, route)
-    if refusal is not None:
-        await interaction.response.send_message(refusal, ephemeral=True)
-        return None
-    return route
-
-
-def _refusal(ask: text.Ask | None, route: text.Route | None) -> str | None:
-    if ask is None:
-        return NOT_IN_A_SERVER
-    if route is None:
-        return NOT_BOUND
-    if not route.allows(ask):
-        return NOT_ALLOWED
-    return None
-
-
-@app_commands.command(name="ask", description="Ask this channel's assistant.")
-@app_commands.describe(question="What you want to ask or tell the assistant")
-async def ask_command(interaction: discord.Interaction, question: str) -> None:
-    ask = ask_from_interaction(interaction, question)
-    route = await _route_or_refuse(interaction, ask)
-    if route is None or ask is None:
-        return
-    if problem := text.question_problem(ask.content):
-        await interaction.response.send_message(problem, ephemeral=True)
-        return
-    # The interaction is answered at once (Discord allows 3 s) with the question; the reply
-    # streams into the channel like an answer to a mention.
-    echo = f"**{ask.author_name}** asked: {shorten(question, QUESTION_ECHO_CHARS)}"
-    await interaction.response.send_message(echo, allowed_mentions=NO_PINGS)
-    client, channel = interaction.client, interaction.channel
-    if isinstance(client, BridgeClient) and isinstance(channel, discord.abc.Messageable):
-        await client.converse(route, ask, channel=channel)
-
-
-@app_commands.command(name="reset", description="Start a new conversation in this channel.")
-async def reset_command(interaction: discord.Interaction) -> None:
-    ask = ask_from_interaction(interaction, "")
-    route = await _route_or_refuse(interaction, ask)
-    if route is None or ask is None:
-        return
-    try:
-        ended = await text.reset(route, ask)
-    except text.DATABASE_DOWN:
-        await interaction.response.send_message(text.FAILED_DATABASE, ephemeral=True)
-        return
-    message = (
-        "Started over: your next question begins a new conversation."
-        if ended
-        else "There was no conversation to end; your next question starts one."
-    )
-    await interaction.response.send_message(message, ephemeral=True)

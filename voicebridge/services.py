@@ -9,9 +9,12 @@ from django.db import transaction
 from django.utils import timezone
 
 from assistants.models import Assistant, Organization
-from voicebridge.models import DiscordBinding, DiscordBot
+from integrations.notion.options import NOTION_TOOL_NAMES
+from sessions.models import Session
+from voicebridge.models import DiscordBinding, DiscordBot, DiscordMemberSettings
 
-BOT_FIELDS = ("name", "application_id", "enabled", "allowed_role_ids")
+BOT_FIELDS = ("name", "application_id", "enabled", "sharded", "allowed_role_ids")
+STATUS_FIELDS = ("status", "last_error", "status_changed_at")
 BINDING_FIELDS = ("guild_id", "channel_id", "assistant", "enabled")
 
 
@@ -44,11 +47,14 @@ def discord_bot_update(*, bot: DiscordBot, token: str | None = None, **fields: A
         if name not in BOT_FIELDS:
             raise TypeError(f"discord_bot_update: unknown field {name!r}")
         setattr(bot, name, value)
+    changed = [*fields, "updated_at"]
     if token:
         bot.token = token
         _set_status(bot, DiscordBot.Status.NEW, error="")
+        changed += ["token", *STATUS_FIELDS]
     bot.full_clean()
-    bot.save()
+    # Only what changed: the bridge writes the status meanwhile, and this instance may be old.
+    bot.save(update_fields=changed)
     return bot
 
 
@@ -64,7 +70,7 @@ def discord_bot_report_status(*, bot_id: Any, status: str, error: str = "") -> N
     if bot is None:
         return
     _set_status(bot, status, error=error)
-    bot.save(update_fields=["status", "last_error", "status_changed_at"])
+    bot.save(update_fields=STATUS_FIELDS)
 
 
 def _set_status(bot: DiscordBot, status: str, *, error: str) -> None:
@@ -102,3 +108,54 @@ def discord_binding_update(*, binding: DiscordBinding, **fields: Any) -> Discord
 
 def discord_binding_delete(*, binding: DiscordBinding) -> None:
     binding.delete()
+
+
+def discord_member_tool_options(*, bot_id: Any, guild_id: str, user_id: str) -> dict[str, Any]:
+    """The session metadata that carries a member's ``/target-page`` and ``/dry-run`` to the
+    runtime (``tool_options`` of every Notion tool), or {} when they chose nothing."""
+    chosen = (
+        DiscordMemberSettings.objects.unscoped()
+        .filter(bot_id=bot_id, guild_id=guild_id, user_id=user_id)
+        .first()
+    )
+    options = chosen.tool_options if chosen is not None else {}
+    return {"tool_options": dict.fromkeys(sorted(NOTION_TOOL_NAMES), options)} if options else {}
+
+
+@transaction.atomic
+def discord_member_settings_update(
+    *, bot: DiscordBot, guild_id: str, user_id: str, **fields: Any
+) -> DiscordMemberSettings:
+    """Set ``notion_page_id`` ("" for the assistant's) and/or ``dry_run`` (None for the
+    assistant's) for the member, and apply them to the member's live sessions in the server:
+    the next turn uses them."""
+    member, _ = DiscordMemberSettings.objects.unscoped().get_or_create(
+        bot=bot, guild_id=guild_id, user_id=user_id
+    )
+    for name, value in fields.items():
+        if name not in ("notion_page_id", "dry_run"):
+            raise TypeError(f"discord_member_settings_update: unknown field {name!r}")
+        setattr(member, name, value)
+    member.full_clean()
+    member.save()
+    _apply_member_settings(bot=bot, guild_id=guild_id, user_id=user_id)
+    return member
+
+
+def _apply_member_settings(*, bot: DiscordBot, guild_id: str, user_id: str) -> None:
+    metadata = discord_member_tool_options(bot_id=bot.pk, guild_id=guild_id, user_id=user_id)
+    sessions = (
+        Session.objects.for_org(bot.organization_id)
+        .live()
+        .filter(
+            channel=Session.Channel.DISCORD,
+            metadata__discord__bot_id=str(bot.pk),
+            metadata__discord__guild_id=guild_id,
+            metadata__discord__user_id=user_id,
+        )
+        .select_for_update()
+    )
+    for session in sessions:
+        session.metadata.pop("tool_options", None)
+        session.metadata.update(metadata)
+        session.save(update_fields=["metadata"])

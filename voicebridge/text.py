@@ -30,6 +30,7 @@ from sessions.runtime import text_turn
 from sessions.services import session_create, session_end
 from voicebridge.models import DiscordBinding, DiscordBot, DiscordMessage
 from voicebridge.reply import ReplyStream
+from voicebridge.services import discord_member_tool_options
 
 logger = logging.getLogger(__name__)
 
@@ -140,8 +141,13 @@ def session_for(route: Route, ask: Ask) -> Session:
         return found
     if found is not None:  # idle for longer than the sweep allows: end it as the sweep would
         session_end(session_id=found.id, reason=EXPIRED_IDLE)
+    chosen = discord_member_tool_options(
+        bot_id=route.bot.pk, guild_id=ask.guild_id, user_id=ask.author_id
+    )  # the member's /target-page and /dry-run
     return session_create(
-        assistant=route.binding.assistant, channel=Session.Channel.DISCORD, metadata=ask.metadata
+        assistant=route.binding.assistant,
+        channel=Session.Channel.DISCORD,
+        metadata={**ask.metadata, **chosen},
     )
 
 
