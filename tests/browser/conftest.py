@@ -20,7 +20,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page, Playwright, sync_playwright
+from playwright.sync_api import Browser, Playwright, sync_playwright
 
 from assistants.models import Membership
 from simulators.server import SimulatorHandle
@@ -29,9 +29,11 @@ from tests.fixtures.servers import Server, server_env, start_server
 
 CHROMIUM = Path("/usr/bin/chromium")
 REQUIRE_BROWSER = os.environ.get("REQUIRE_BROWSER") == "1"
-PASSWORD = "correct-horse-battery"  # tests/factories.py UserFactory
-SPOKEN = "Hello there, what time is it?"
-LEAD_IN_S, TAIL_S = 0.5, 30  # the file loops: the tail is the silence that ends the turn
+SPOKEN = "Hello there, what time is it?"  # about 1.9 s of speech
+# What the microphone hears from the moment it starts (Chromium loops the file; each capture
+# starts at its beginning): the question at 0.5 s, then again at ~8.8 s (a barge-in if a
+# reply is still playing), then silence.
+LEAD_IN_S, GAP_S, TAIL_S = 0.5, 6, 30
 
 
 def need(condition: bool, reason: str) -> None:
@@ -45,15 +47,19 @@ def need(condition: bool, reason: str) -> None:
 
 @pytest.fixture(scope="module")
 def speech_wav(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Real speech: 48 kHz mono 16-bit, half a second of silence before it, 30 s after."""
+    """Real speech, 48 kHz mono 16-bit: the question twice, then silence."""
     need(bool(shutil.which("espeak-ng")), "espeak-ng is not installed (apt install espeak-ng)")
     need(bool(shutil.which("sox")), "sox is not installed (apt install sox)")
     folder = tmp_path_factory.mktemp("speech")
-    raw, wav = folder / "raw.wav", folder / "speech.wav"
+    raw, said, first = folder / "raw.wav", folder / "said.wav", folder / "first.wav"
+    wav = folder / "speech.wav"
     subprocess.run(["espeak-ng", "-s", "150", "-w", str(raw), SPOKEN], check=True)
-    resample = ["-r", "48000", "-c", "1", "-b", "16"]
-    effects = ["norm", "-3", "pad", str(LEAD_IN_S), str(TAIL_S)]
-    subprocess.run(["sox", str(raw), *resample, str(wav), *effects], check=True)
+    for command in (
+        [raw, "-r", "48000", "-c", "1", "-b", "16", said, "norm", "-3"],
+        [said, first, "pad", str(LEAD_IN_S), str(GAP_S)],
+        [first, said, wav, "pad", "0", str(TAIL_S)],
+    ):
+        subprocess.run(["sox", "-q", *map(str, command)], check=True)
     return wav
 
 
@@ -161,12 +167,3 @@ def voice_assistant(transactional_db, org):
         voice_output_format="pcm_24000",
         tools=[{"name": "current_time"}],
     )
-
-
-def log_in(page: Page, server: Server, membership: Membership) -> None:
-    """Through the sign-in form, as a person would."""
-    page.goto(f"{server.http}/accounts/login/")
-    page.fill("input[name=login]", membership.user.username)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(f"{server.http}/")

@@ -13,16 +13,30 @@ import pytest
 from playwright.sync_api import Page, expect
 from websockets.sync.client import ClientConnection, connect
 
+from assistants.models import Membership
 from sessions.models import Message, Session
 from sessions.tokens import ws_path_for
-from tests.browser.conftest import log_in
+from tests.fixtures.servers import Server
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 
 WAIT_MS = 15_000
+PASSWORD = "correct-horse-battery"  # tests/factories.py UserFactory
+FULL_REPLY = "Sure, I would be happy to help with that. You said: I said something for"
 
 
-def open_chat(page: Page, server, membership, assistant, *, mode: str = "hands-free") -> None:
+def log_in(page: Page, server: Server, membership: Membership) -> None:
+    """Through the sign-in form, as a person would."""
+    page.goto(f"{server.http}/accounts/login/")
+    page.fill("input[name=login]", membership.user.username)
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{server.http}/")
+
+
+def open_chat(
+    page: Page, server: Server, membership: Membership, assistant, *, mode: str = "hands-free"
+) -> None:
     log_in(page, server, membership)
     page.goto(f"{server.http}/assistants/{assistant.pk}/chat/")
     page.check(f"input[name=chat-mode][value={mode}]")
@@ -39,7 +53,7 @@ def wait_for_stat(page: Page, condition: str) -> None:
     page.wait_for_function(script, timeout=WAIT_MS)
 
 
-def test_speaking_hands_free_gets_a_transcript_and_a_spoken_streamed_reply(
+def test_hands_free_speech_gets_a_transcript_a_spoken_streamed_reply_and_can_barge_in(
     page: Page, chat_server, sims, member, voice_assistant
 ):
     open_chat(page, chat_server, member, voice_assistant)
@@ -62,9 +76,16 @@ def test_speaking_hands_free_gets_a_transcript_and_a_spoken_streamed_reply(
     expect(page.locator("#chat-session-href")).to_have_attribute("href", f"/sessions/{session.id}/")
     assert session.channel == Session.Channel.WEB
     assert session.metadata["started_by_user_id"] == member.user_id
-    transcription = sims.requests(path="/v1/audio/transcriptions")
-    assert transcription, "the server sent the browser's speech to the simulated STT"
-    assert Message.objects.unscoped().filter(session=session, role="user").exists()
+    assert sims.requests(path="/v1/audio/transcriptions"), "the browser's speech reached STT"
+
+    # The microphone says the question again ~8.8 s after it started, over the ~15 s reply:
+    # the server's VAD hears it, stops the reply and sends `clear`; the page drops its queue.
+    wait_for_stat(page, "s.clears >= 1")
+    assert stat(page, "interruptsSent") == 0  # no button: the voice did it
+    assert stat(page, "lastClearDropped") > 0  # queued audio was dropped, never played
+    expect(reply.locator(".badge")).to_have_text("interrupted")
+    stored = stored_reply(voice_assistant, interrupted=True)
+    assert FULL_REPLY.startswith(stored.content[:20]) and len(stored.content) < 200, stored.content
 
 
 def test_the_interrupt_button_stops_playback_at_once_and_the_reply_is_stored_as_heard(
@@ -81,8 +102,7 @@ def test_the_interrupt_button_stops_playback_at_once_and_the_reply_is_stored_as_
     assert stat(page, "samplesPlayed") == played
     expect(page.locator(".turn.assistant.interrupted .badge")).to_have_text("interrupted")
     reply = stored_reply(voice_assistant, interrupted=True)
-    full = "Sure, I would be happy to help with that. You said: I said something for"
-    assert len(reply.content) < len(full), reply.content  # cut to what was heard (~0.5 s)
+    assert len(reply.content) < len(FULL_REPLY), reply.content  # cut to what was heard (~0.5 s)
     assert stat(page, "marksSent") >= 1
 
 

@@ -37,6 +37,7 @@ const stats = (window.chatStats = {
   bufferedSamples: 0,
   clears: 0,
   lastClearAt: null,
+  lastClearDropped: 0,
   micLevel: 0,
   peakMicLevel: 0,
   connected: false,
@@ -301,9 +302,10 @@ function playbackStats(data) {
   stats.bufferedSamples = data.buffered;
 }
 
-function cleared() {
+function cleared(data) {
   stats.clears++;
   stats.lastClearAt = performance.now();
+  stats.lastClearDropped = data.dropped; // queued samples that were never played
   yourTurn();
 }
 
