@@ -18,6 +18,9 @@ import uuid
 from dataclasses import dataclass
 from typing import Protocol
 
+from channels.db import database_sync_to_async
+
+from sessions.models import Message
 from sessions.protocol import (
     AssistantMessage,
     AudioEnd,
@@ -45,6 +48,7 @@ GAP_MS = 100  # no packet for this long: the member is silent
 FILL_SILENCE_MS = 1_500  # enough for the VAD to end an utterance (600 ms), then wait quietly
 START_ATTEMPTS = 2  # the session may end between finding and starting it: take a new one
 TRANSCRIPT_CHARS = 500
+INTERRUPTED = "*(interrupted)*"
 
 
 @dataclass(frozen=True)
@@ -54,6 +58,12 @@ class VoiceMember:
     user_id: int
     name: str
     role_ids: frozenset[str] = frozenset()
+
+
+@database_sync_to_async
+def stored_content(organization_id: uuid.UUID, message_id: str) -> str | None:
+    message = Message.objects.for_org(organization_id).filter(pk=message_id).first()
+    return None if message is None else message.content
 
 
 class CallSink:
@@ -76,16 +86,27 @@ class CallSink:
                 speaker.end(message_id)
             case Clear(message_id=message_id):
                 await speaker.clear(message_id)
+                await self._show_cut(message_id)
             case Transcript(content=content):
                 poster.post(f"🎙️ **{self.member.name}**: {shorten(content, TRANSCRIPT_CHARS)}")
-            case AssistantMessage(content=content, interrupted=interrupted) if content.strip():
-                poster.post(f"{content} *(interrupted)*" if interrupted else content)
+            case AssistantMessage(message_id=message_id, content=content, interrupted=cut):
+                if content.strip():
+                    poster.post(f"{content} {INTERRUPTED}" if cut else content, key=message_id)
             case ToolResult(name=name, ok=ok, error=error):
                 poster.post(f"🔧 {name} ✓" if ok else f"🔧 {name} ⚠️ {shorten(error or '', 80)}")
             case Error(code=code, message=message) if code != "tool_failed":
                 poster.post(f"⚠️ {message}")
             case SessionEnded():
                 self.ended.set()
+
+    async def _show_cut(self, message_id: str) -> None:
+        """A reply cut short after it was posted: show it as far as it was heard."""
+        try:
+            heard = await stored_content(self.call.route.bot.organization_id, message_id)
+        except text.DATABASE_DOWN:
+            heard = None
+        if heard is not None:
+            self.call.poster.edit(message_id, f"{heard} {INTERRUPTED}".strip())
 
     async def send_audio(self, chunk: bytes) -> None:
         if self.audio_message is not None:

@@ -16,6 +16,7 @@ import discord
 from voicebridge.reply import NO_PINGS, pages_of
 
 logger = logging.getLogger(__name__)
+REMEMBERED_POSTS = 32
 
 
 class Channel(Protocol):
@@ -25,11 +26,17 @@ class Channel(Protocol):
 class Poster:
     def __init__(self, channel: Channel) -> None:
         self.channel = channel
-        self._lines: asyncio.Queue[str] = asyncio.Queue()
+        self._lines: asyncio.Queue[tuple[str, str | None, bool]] = asyncio.Queue()
+        self._sent: dict[str, Any] = {}  # key -> the first Discord message of the post
         self._task = asyncio.create_task(self._send_all(), name="discord-voice-posts")
 
-    def post(self, line: str) -> None:
-        self._lines.put_nowait(line)
+    def post(self, line: str, *, key: str | None = None) -> None:
+        """Send ``line``; a ``key`` lets a later ``edit`` change it."""
+        self._lines.put_nowait((line, key, False))
+
+    def edit(self, key: str, line: str) -> None:
+        """Change what was posted under ``key`` (its first 2,000 characters)."""
+        self._lines.put_nowait((line, key, True))
 
     async def drain(self) -> None:
         """Until everything posted so far has been sent."""
@@ -44,11 +51,23 @@ class Poster:
 
     async def _send_all(self) -> None:
         while True:
-            line = await self._lines.get()
+            line, key, edit = await self._lines.get()
             try:
-                for page in pages_of(line):
-                    await self.channel.send(page, allowed_mentions=NO_PINGS)
+                await (self._edit(key, line) if edit else self._send(key, line))
             except discord.HTTPException as exc:
                 logger.warning("could not post in the call's text channel: %s", exc)
             finally:
                 self._lines.task_done()
+
+    async def _send(self, key: str | None, line: str) -> None:
+        for index, page in enumerate(pages_of(line)):
+            message = await self.channel.send(page, allowed_mentions=NO_PINGS)
+            if index == 0 and key is not None:
+                self._sent[key] = message
+        while len(self._sent) > REMEMBERED_POSTS:
+            self._sent.pop(next(iter(self._sent)))
+
+    async def _edit(self, key: str | None, line: str) -> None:
+        message = self._sent.get(key) if key is not None else None
+        if message is not None:
+            await message.edit(content=pages_of(line)[0], allowed_mentions=NO_PINGS)

@@ -1,0 +1,101 @@
+"""A voice client for offline tests: discord.py's voice client with the network taken out.
+
+Playing is real: ``play`` runs discord.py's own ``AudioPlayer`` thread, which reads the
+bridge's source every 20 ms and hands each frame to ``send_audio_packet``, where libopus
+encodes it exactly as ``VoiceClient.send_audio_packet`` does; the PCM frames and the Opus
+packets are kept instead of being sent over UDP. Receiving is real from the sink on: ``say``
+builds each RTP packet a Discord client would send (header and Opus payload), parses it with
+voice_recv's RTP decoder and writes it to the listening sink from another thread, as
+voice_recv's packet router does after it has removed the transport encryption.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import struct
+import threading
+import time
+from types import SimpleNamespace
+from typing import Any
+
+import discord
+from discord import opus
+from discord.ext.voice_recv import rtp
+from discord.ext.voice_recv.opus import VoiceData
+from discord.player import AudioPlayer
+
+
+class FakeVoiceClient:
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.client = SimpleNamespace(loop=loop)  # where the player sends its speaking state
+        self.ws = self
+        self.timeout = 5.0
+        self.encoder = opus.Encoder()
+        self.frames: list[bytes] = []  # PCM the player read from the source, in order
+        self.packets: list[bytes] = []  # what would have gone to Discord
+        self.speaking: list[Any] = []
+        self.stops = 0
+        self.frames_at_stop: list[int] = []  # how many frames had been played at each stop
+        self.sink: Any = None
+        self._player: AudioPlayer | None = None
+        self._lock = threading.Lock()
+
+    # ---- speaking (the part of discord.VoiceClient the bridge uses) ------------------------
+
+    def play(self, source: discord.AudioSource, *, after: Any = None) -> None:
+        if self.is_playing():
+            raise discord.ClientException("Already playing audio.")
+        self._player = AudioPlayer(source, self, after=after)  # type: ignore[arg-type]
+        self._player.start()
+
+    def is_playing(self) -> bool:
+        return self._player is not None and self._player.is_playing()
+
+    def stop(self) -> None:
+        self.stops += 1
+        with self._lock:
+            self.frames_at_stop.append(len(self.frames))
+        if self._player is not None:
+            self._player.stop()
+            self._player = None
+
+    def listen(self, sink: Any) -> None:
+        sink._voice_client = self
+        self.sink = sink
+
+    # ---- what AudioPlayer calls ------------------------------------------------------------
+
+    def send_audio_packet(self, data: bytes, *, encode: bool = True) -> None:
+        with self._lock:
+            if encode:
+                self.frames.append(data)
+                data = self.encoder.encode(data, self.encoder.SAMPLES_PER_FRAME)
+            self.packets.append(data)
+
+    async def speak(self, state: Any) -> None:
+        self.speaking.append(state)
+
+    def is_connected(self) -> bool:
+        return True
+
+    def wait_until_connected(self, timeout: float | None = None) -> bool:
+        return True
+
+    # ---- receiving -------------------------------------------------------------------------
+
+    async def say(
+        self, member: discord.Member, packets: list[bytes], *, ssrc: int = 4242, pace: float = 0
+    ) -> None:
+        """``member`` speaks ``packets`` (20 ms Opus each); ``pace`` 1.0 is real time."""
+        await asyncio.to_thread(self._receive, member, packets, ssrc, pace)
+
+    def _receive(
+        self, member: discord.Member, packets: list[bytes], ssrc: int, pace: float
+    ) -> None:
+        for sequence, payload in enumerate(packets):
+            header = struct.pack(">BBHII", 0x80, 0x78, sequence, sequence * 960, ssrc)
+            packet = rtp.decode_rtp(header + payload)
+            packet.decrypted_data = payload
+            self.sink.write(member, VoiceData(packet, member))
+            if pace:
+                time.sleep(0.02 / pace)
