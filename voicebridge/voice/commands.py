@@ -75,7 +75,9 @@ async def route_for_call(
     return None, NOT_BOUND
 
 
-def _voice_channel(interaction: discord.Interaction) -> discord.VoiceChannel | None:
+def _voice_channel(
+    interaction: discord.Interaction,
+) -> discord.VoiceChannel | discord.StageChannel | None:
     state = getattr(interaction.user, "voice", None)
     channel = getattr(state, "channel", None)
     return channel if isinstance(channel, discord.VoiceChannel | discord.StageChannel) else None
@@ -164,4 +166,4 @@ async def leave_command(interaction: discord.Interaction) -> None:
     await interaction.response.send_message(message, ephemeral=True)
 
 
-COMMANDS = [join_command, leave_command]
+COMMANDS: list[app_commands.Command[Any, ..., None]] = [join_command, leave_command]

@@ -34,7 +34,7 @@ def member_of(user: discord.Member | discord.User) -> VoiceMember:
     )
 
 
-class CallListener(voice_recv.AudioSink):  # type: ignore[misc]
+class CallListener(voice_recv.AudioSink):
     def __init__(
         self,
         call: VoiceCall,
@@ -79,7 +79,7 @@ class CallListener(voice_recv.AudioSink):  # type: ignore[misc]
         if pcm:
             self.loop.call_soon_threadsafe(self.call.deliver, member, pcm)
 
-    @voice_recv.AudioSink.listener()  # type: ignore[misc]
+    @voice_recv.AudioSink.listener()
     def on_voice_member_disconnect(self, member: discord.Member, ssrc: int | None) -> None:
         self.inbound.pop(member.id, None)
 
