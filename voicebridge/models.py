@@ -237,7 +237,7 @@ class DiscordMemberSettings(models.Model):
     notion_page_id = models.CharField(
         max_length=36, blank=True, help_text="Blank: the assistant's default page."
     )
-    dry_run = models.BooleanField(null=True, help_text="None: the assistant's setting.")
+    dry_run = models.BooleanField(null=True, blank=True, help_text="None: the assistant's setting.")
     updated_at = models.DateTimeField(auto_now=True)
 
     objects = ScopeRequiredManager.from_queryset(DiscordMemberSettingsQuerySet)()

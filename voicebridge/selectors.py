@@ -16,7 +16,7 @@ class TurnTimes:
 
     question: str
     stt_ms: float | None
-    llm_ms: float | None  # the model's first token of the first reply
+    llm_ms: float | None  # the model's first token (of the first reply that had text)
     tts_ms: float | None  # the voice's first byte
     notion_ms: float | None  # the turn's Notion tool calls, from call to stored result
     total_ms: float | None  # to the first audio when spoken, else to the last stored reply
@@ -59,18 +59,22 @@ def split_turns(messages: list[Message]) -> list[list[Message]]:
 def turn_times(turn: list[Message]) -> TurnTimes:
     question, answers = turn[0], turn[1:]
     replies = [m for m in answers if m.role == Message.Role.ASSISTANT]
-    first = replies[0].latency if replies else {}
-    total = first.get("first_audio_ms")
+    total = _first(replies, "first_audio_ms")
     if total is None and answers:
         total = _ms_between(question, answers[-1])
     return TurnTimes(
         question=question.content,
-        stt_ms=first.get("stt_ms"),
-        llm_ms=first.get("llm_ttft_ms"),
-        tts_ms=first.get("tts_ttfb_ms"),
+        stt_ms=_first(replies, "stt_ms"),
+        llm_ms=_first(replies, "llm_ttft_ms"),
+        tts_ms=_first(replies, "tts_ttfb_ms"),
         notion_ms=_notion_ms(answers),
         total_ms=total,
     )
+
+
+def _first(replies: list[Message], key: str) -> float | None:
+    """The turn's first measured value (a reply that only called tools has no first token)."""
+    return next((r.latency[key] for r in replies if r.latency.get(key) is not None), None)
 
 
 def _notion_ms(answers: list[Message]) -> float | None:

@@ -78,9 +78,12 @@ def interaction_payload(
     channel: discord.abc.GuildChannel,
     member: discord.Member,
     command: str,
+    *,
+    permissions: int = 0,
     **options: str,
 ) -> dict[str, Any]:
-    """An APPLICATION_COMMAND interaction as Discord's gateway sends it."""
+    """An APPLICATION_COMMAND interaction as Discord's gateway sends it; ``permissions``: the
+    member's in the channel (``discord.Permissions(...).value``)."""
     guild = channel.guild
     assert client.user is not None
     return {
@@ -113,7 +116,7 @@ def interaction_payload(
             "deaf": False,
             "mute": False,
             "flags": 0,
-            "permissions": "0",
+            "permissions": str(permissions),
         },
         "data": {
             "id": "1",
@@ -138,6 +141,8 @@ async def use_command(
     channel: discord.abc.GuildChannel,
     member: discord.Member,
     command: str,
+    *,
+    permissions: int = 0,
     **options: str,
 ) -> InteractionRecorder:
     """Send a slash command and wait until the client's CommandTree has run it."""
@@ -145,7 +150,9 @@ async def use_command(
     token = async_context.set(recorder)
     try:
         client._connection.parse_interaction_create(
-            interaction_payload(client, channel, member, command, **options)
+            interaction_payload(
+                client, channel, member, command, permissions=permissions, **options
+            )
         )
         invokers = [t for t in asyncio.all_tasks() if t.get_name() == "CommandTree-invoker"]
         assert invokers, "the command tree did not pick the interaction up"

@@ -39,7 +39,7 @@ class Migration(migrations.Migration):
                 ('guild_id', models.CharField(max_length=20, validators=[django.core.validators.RegexValidator('^[1-9][0-9]{15,19}\\Z', 'A Discord id: 16 to 20 digits (Developer Mode, Copy ID).', code='snowflake')])),
                 ('user_id', models.CharField(max_length=20, validators=[django.core.validators.RegexValidator('^[1-9][0-9]{15,19}\\Z', 'A Discord id: 16 to 20 digits (Developer Mode, Copy ID).', code='snowflake')])),
                 ('notion_page_id', models.CharField(blank=True, help_text="Blank: the assistant's default page.", max_length=36)),
-                ('dry_run', models.BooleanField(help_text="None: the assistant's setting.", null=True)),
+                ('dry_run', models.BooleanField(blank=True, help_text="None: the assistant's setting.", null=True)),
                 ('updated_at', models.DateTimeField(auto_now=True)),
                 ('bot', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='member_settings', to='voicebridge.discordbot')),
             ],
