@@ -11,12 +11,16 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import uuid
 from pathlib import Path
 
+import discord
+import discord.ext.test as dpytest
 import pytest
-from discord import opus
+from discord import app_commands, opus
 
 from voicebridge.voice.audio import FRAME_BYTES, OpusUnavailable, load_opus
+from voicebridge.voice.commands import COMMANDS
 
 REQUIRED = os.environ.get("REQUIRE_BROWSER") == "1" or os.environ.get("REQUIRE_SERVICES") == "1"
 SPOKEN = "Please add buy milk to my list."
@@ -65,3 +69,27 @@ def opus_packets(pcm: bytes) -> list[bytes]:
 @pytest.fixture(scope="session")
 def speech_packets(libopus: None, speech_pcm: bytes) -> list[bytes]:
     return opus_packets(speech_pcm)
+
+
+class VoiceBot(discord.Client):
+    """A bot with the voice commands, as the bridge's client publishes them."""
+
+    def __init__(self, bot_id: uuid.UUID) -> None:
+        intents = discord.Intents.default()
+        intents.members = True  # dpytest builds its members through the member cache
+        super().__init__(intents=intents)
+        self.bot_id = bot_id
+        self.tree = app_commands.CommandTree(self)
+        for command in COMMANDS:
+            self.tree.add_command(command)
+
+
+@pytest.fixture
+async def discord_world(transactional_db, bot):
+    client = VoiceBot(bot.id)
+    await client._async_setup_hook()
+    tree = client._connection._command_tree
+    dpytest.configure(client, text_channels=1, voice_channels=1, members=1)
+    client._connection._command_tree = tree  # as tests/voicebridge/driver.configure does
+    yield dpytest.get_config()
+    await dpytest.empty_queue()

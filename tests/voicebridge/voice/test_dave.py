@@ -13,8 +13,9 @@ from __future__ import annotations
 import davey
 import pytest
 from discord import opus
+from discord.ext import voice_recv
 
-from voicebridge.voice.dave import DAVE_MARKER, DaveFrameRefused, open_frame
+from voicebridge.voice.dave import DAVE_MARKER, DaveFrameRefused, connection_session, open_frame
 
 BOT_ID, MEMBER_ID = 1_300_000_000_000_000_001, 1_300_000_000_000_000_002
 CHANNEL_ID = 1_300_000_000_000_000_003
@@ -82,3 +83,22 @@ def test_a_group_around_an_external_sender_still_passes_clear_frames(speech_pack
     session.set_passthrough_mode(True, 10)  # as discord.py does on a downgrade
     frame = speech_frame(speech_packets)
     assert open_frame(session, MEMBER_ID, frame) == frame
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_the_listener_uses_the_voice_connection_s_own_dave_session(
+    discord_world, speech_packets
+):
+    config = discord_world
+    voice = voice_recv.VoiceRecvClient(config.client, config.guilds[0].voice_channels[0])
+    assert connection_session(voice) is None  # DAVE not negotiated (yet): frames are plain
+    # What discord.py's voice gateway does when Discord selects DAVE for the call
+    state = voice._connection
+    state.dave_protocol_version = davey.DAVE_PROTOCOL_VERSION
+    state.dave_session = new_session()
+    session = connection_session(voice)
+    assert session is state.dave_session
+    frame = speech_frame(speech_packets)
+    assert open_frame(session, MEMBER_ID, frame) == frame
+    with pytest.raises(DaveFrameRefused):
+        open_frame(session, MEMBER_ID, frame + bytes(9) + DAVE_MARKER)
