@@ -145,6 +145,11 @@ def test_a_typed_message_gets_its_reply_with_tool_calls_inline_and_provider_erro
     expect(page.locator("#chat-alert")).to_be_visible(timeout=WAIT_MS)
     expect(page.locator("#chat-alert-text")).to_contain_text("provider_unavailable")
 
+    page.click("#chat-end")
+    expect(page.locator("#chat-status")).to_have_text("The session ended (user-ended).")
+    expect(page.locator("#chat-start")).to_be_enabled()
+    assert Session.objects.unscoped().get(assistant=voice_assistant).status == Session.Status.ENDED
+
 
 def test_push_to_talk_sends_audio_only_while_held_then_commits_the_utterance(
     page: Page, chat_server, sims, member, voice_assistant
@@ -170,6 +175,13 @@ def test_push_to_talk_sends_audio_only_while_held_then_commits_the_utterance(
     )
     assert stat(page, "framesSent") == sent
     assert sims.requests(path="/v1/audio/transcriptions")
+
+    page.keyboard.down("Space")  # the keyboard way: Space held on the focused button
+    expect(talk).to_have_attribute("aria-pressed", "true")
+    wait_for_stat(page, f"s.framesSent >= {sent + 10}")
+    page.keyboard.up("Space")
+    expect(talk).to_have_attribute("aria-pressed", "false")
+    wait_for_stat(page, "s.commitsSent === 2")
 
 
 def test_a_denied_microphone_says_so_and_typing_still_works(
