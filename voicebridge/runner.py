@@ -38,6 +38,14 @@ from voicebridge.text import DATABASE_DOWN
 logger = logging.getLogger(__name__)
 
 CLOSE_TIMEOUT_SECONDS = 10.0
+LOGIN_REFUSED = (
+    "Discord refused the bot token (reset it in the Developer Portal, Bot, Reset Token, "
+    "and save the new one here)"
+)
+INTENTS_REFUSED = (
+    "Discord refused the gateway intents this bot asks for (enable them in the Developer "
+    "Portal, Bot, Privileged Gateway Intents)"
+)
 #: what the lease store raises when it cannot answer (then the lease counts until it expires)
 LEASE_STORE_DOWN = (RedisError, OSError, *DATABASE_DOWN)
 NETWORK_ERRORS = (
@@ -252,25 +260,12 @@ class Runner:
         try:
             await client.start(config.token)
         except discord.LoginFailure:
-            return (
-                error_status,
-                "login",
-                (
-                    "Discord refused the bot token (reset it in the Developer Portal, Bot, "
-                    "Reset Token, and save the new one here)"
-                ),
-            )
+            return error_status, "login", LOGIN_REFUSED
         except discord.PrivilegedIntentsRequired:
-            return (
-                error_status,
-                "intents",
-                (
-                    "Discord refused the gateway intents this bot asks for (enable them in the "
-                    "Developer Portal, Bot, Privileged Gateway Intents)"
-                ),
-            )
+            return error_status, "intents", INTENTS_REFUSED
         except NETWORK_ERRORS as exc:
-            return DiscordBot.Status.DISCONNECTED, "network", f"gateway unreachable: {exc!r}"[:500]
+            unreachable = f"Discord unreachable ({type(exc).__name__}: {exc})"[:500]
+            return DiscordBot.Status.DISCONNECTED, "network", unreachable
         except Exception as exc:  # a bug must not end the process's other bots: log, retry
             logger.exception("Discord bot %s crashed", config.id)
             return error_status, "crash", f"unexpected error: {type(exc).__name__}"
