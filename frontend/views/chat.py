@@ -13,7 +13,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.http import HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, render
-from django.urls import path
+from django.urls import path, reverse
 from django.views.decorators.http import require_POST
 
 from assistants.models import Assistant
@@ -57,7 +57,7 @@ def chat_session_payload(request: DashboardRequest, session: Session) -> dict[st
         "interruptions_enabled": session.assistant.interruptions_enabled,
         "simulated": bool(simulated),
         "simulated_providers": simulated,
-        "session_url": f"/sessions/{session.id}/",
+        "session_url": reverse("dashboard:session-detail", args=[session.id]),
     }
 
 

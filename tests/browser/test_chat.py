@@ -148,7 +148,13 @@ def test_a_typed_message_gets_its_reply_with_tool_calls_inline_and_provider_erro
     page.click("#chat-end")
     expect(page.locator("#chat-status")).to_have_text("The session ended (user-ended).")
     expect(page.locator("#chat-start")).to_be_enabled()
-    assert Session.objects.unscoped().get(assistant=voice_assistant).status == Session.Status.ENDED
+    session = Session.objects.unscoped().get(assistant=voice_assistant)
+    assert session.status == Session.Status.ENDED
+
+    page.click("#chat-session-href")  # the stored conversation, with its latencies
+    expect(page).to_have_url(f"{chat_server.http}/sessions/{session.id}/")
+    expect(page.get_by_text("What time is it in Paris?").first).to_be_visible()
+    expect(page.locator('[role=img][aria-label^="Latency:"]').first).to_be_visible()
 
 
 def test_push_to_talk_sends_audio_only_while_held_then_commits_the_utterance(

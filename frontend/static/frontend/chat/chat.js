@@ -142,7 +142,10 @@ async function newSession() {
     credentials: "same-origin",
   });
   const body = await response.json().catch(() => ({}));
-  if (!response.ok) throw new Error(body.error ?? `The session could not be created (${response.status}).`);
+  if (response.redirected) throw new Error("You are signed out. Sign in again, then start.");
+  if (!response.ok || !body.session_id) {
+    throw new Error(body.error ?? `The session could not be created (${response.status}).`);
+  }
   state.session = body;
   if (body.output_sample_rate && !state.player) await startPlayer(body.output_sample_rate);
   state.player?.setInputRate(body.output_sample_rate);
