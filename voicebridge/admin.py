@@ -20,7 +20,14 @@ class DiscordBotForm(WriteOnlySecretForm):
 
     class Meta:
         model = DiscordBot
-        fields = ["organization", "name", "application_id", "enabled", "allowed_role_ids"]
+        fields = [
+            "organization",
+            "name",
+            "application_id",
+            "enabled",
+            "sharded",
+            "allowed_role_ids",
+        ]
 
 
 @admin.register(DiscordBot)
@@ -33,6 +40,7 @@ class DiscordBotAdmin(OrganizationScopedAdmin):
         "application_id",
         "new_secret",
         "enabled",
+        "sharded",
         "allowed_role_ids",
         "invite_link",
         "status",
