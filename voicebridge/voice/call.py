@@ -46,6 +46,7 @@ logger = logging.getLogger(__name__)
 
 GAP_MS = 100  # no packet for this long: the member is silent
 FILL_SILENCE_MS = 1_500  # enough for the VAD to end an utterance (600 ms), then wait quietly
+IDLE_CHECK_SECONDS = 1.0  # while quiet: how often to notice that the session has ended
 START_ATTEMPTS = 2  # the session may end between finding and starting it: take a new one
 TRANSCRIPT_CHARS = 500
 INTERRUPTED = "*(interrupted)*"
@@ -164,13 +165,15 @@ class MemberConversation:
     async def _listen(self, live: LiveSession) -> None:
         silence_fed = FILL_SILENCE_MS
         while not live.ended:
+            quiet = silence_fed >= FILL_SILENCE_MS  # the VAD has had its silence: just wait
             try:
-                if silence_fed >= FILL_SILENCE_MS:
-                    pcm = await self.audio.get()
-                else:
-                    pcm = await asyncio.wait_for(self.audio.get(), GAP_MS / 1000)
+                pcm = await asyncio.wait_for(
+                    self.audio.get(), IDLE_CHECK_SECONDS if quiet else GAP_MS / 1000
+                )
                 silence_fed = 0
             except TimeoutError:
+                if quiet:
+                    continue  # look again whether the session has ended meanwhile
                 pcm = bytes(SAMPLE_RATE * GAP_MS // 1000 * 2)
                 silence_fed += GAP_MS
             try:

@@ -104,7 +104,8 @@ async def eventually(check: Callable[[], object], timeout: float = 20) -> None:
 
 def stored() -> list[Message]:
     sessions = Session.objects.unscoped().filter(channel=Session.Channel.DISCORD)
-    return list(Message.objects.unscoped().filter(session__in=sessions).order_by("sequence"))
+    messages = Message.objects.unscoped().filter(session__in=sessions)
+    return list(messages.order_by("session__created_at", "sequence"))
 
 
 def peak_hz(pcm: bytes) -> float:
@@ -208,3 +209,36 @@ async def test_leaving_ends_the_call(call):
     assert await end_call(call.client, call.guild.id)
     assert call.call.closed and call.guild.id not in calls_of(call.client)
     assert not await end_call(call.client, call.guild.id)
+
+
+async def test_after_the_assistant_ends_the_session_the_next_words_start_a_new_one(
+    call, providers, speech_packets
+):
+    await sync_to_async(
+        lambda: (
+            type(call.call.route.binding.assistant)
+            .objects.unscoped()
+            .filter(pk=call.call.route.binding.assistant_id)
+            .update(end_call_phrases=["goodbye"])
+        )
+    )()
+    call.call.route = await text.route_for(call.call.ask_for(member_of(call.member)))
+    providers.script_transcription({"text": "That is all."}, {"text": "One more thing."})
+    providers.script_chat({"text": "Goodbye!"}, {"text": "Yes?"})
+    await call.voice.say(call.member, speech_packets)
+    await eventually(lambda: Session.objects.unscoped().filter(status="ended").exists())
+
+    await call.voice.say(call.member, speech_packets)
+    await eventually(lambda: len(stored()) == 4)
+    sessions = await sync_to_async(
+        lambda: list(
+            Session.objects.unscoped().order_by("created_at").values_list("status", "ended_reason")
+        )
+    )()
+    assert sessions == [("ended", "end-call-phrase"), ("active", "")]
+    assert [m.content for m in await sync_to_async(stored)()] == [
+        "That is all.",
+        "Goodbye!",
+        "One more thing.",
+        "Yes?",
+    ]
