@@ -37,8 +37,12 @@ def log_in(page: Page, server: Server, membership: Membership) -> None:
 def open_chat(
     page: Page, server: Server, membership: Membership, assistant, *, mode: str = "hands-free"
 ) -> None:
+    """Sign in, then "Talk to it" from the assistants list, and start in this mode."""
     log_in(page, server, membership)
-    page.goto(f"{server.http}/assistants/{assistant.pk}/chat/")
+    page.goto(f"{server.http}/assistants/")
+    row = page.get_by_role("row").filter(has_text=assistant.name)
+    row.get_by_role("link", name="Talk to it").click()
+    expect(page).to_have_url(f"{server.http}/assistants/{assistant.pk}/chat/")
     page.check(f"input[name=chat-mode][value={mode}]")
     page.click("#chat-start")
     page.wait_for_function("() => window.chatStats.connected", timeout=WAIT_MS)
