@@ -29,6 +29,7 @@ NOT_IN_VOICE = "Join a voice channel first, then use /join."
 NOT_BOUND = "No assistant answers in your voice channel or in this channel."
 NOT_ALLOWED = "You need one of the roles this assistant is open to."
 NOT_IN_A_SERVER = "Use this command in a server."
+NO_VOICE_INTENT = "Voice is not enabled on this bridge (it does not receive voice states)."
 NO_OPUS = "Voice is unavailable on this bridge (libopus is missing)."
 COULD_NOT_CONNECT = "I could not connect to your voice channel. Check my Connect permission."
 CONNECT_TIMEOUT_SECONDS = 20
@@ -120,6 +121,10 @@ async def end_call(client: discord.Client, guild_id: int) -> bool:
 
 @app_commands.command(name="join", description="Join your voice channel; talk with the assistant.")
 async def join_command(interaction: discord.Interaction) -> None:
+    if not interaction.client.intents.voice_states:
+        logger.error("/join: the bridge's client lacks the voice_states gateway intent")
+        await interaction.response.send_message(NO_VOICE_INTENT, ephemeral=True)
+        return
     channel = _voice_channel(interaction)
     if channel is None or interaction.guild is None:
         await interaction.response.send_message(NOT_IN_VOICE, ephemeral=True)

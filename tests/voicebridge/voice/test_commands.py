@@ -12,6 +12,7 @@ from tests.factories import AssistantFactory
 from tests.voicebridge.driver import use_command
 from voicebridge.services import discord_binding_create, discord_bot_update
 from voicebridge.voice.commands import (
+    NO_VOICE_INTENT,
     NOT_ALLOWED,
     NOT_BOUND,
     NOT_IN_VOICE,
@@ -60,3 +61,10 @@ async def test_leave_without_a_call(discord_world):
     config = discord_world
     response = await answer(config.client, config.channels[0], config.members[0], "leave")
     assert response["content"] == "I am not in a voice channel here."
+
+
+async def test_join_says_plainly_when_the_client_cannot_see_voice_states(discord_world):
+    config = discord_world
+    config.client._connection._intents.voice_states = False  # a client built without it
+    response = await answer(config.client, config.channels[0], config.members[0], "join")
+    assert response["content"] == NO_VOICE_INTENT
