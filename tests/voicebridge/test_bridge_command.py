@@ -13,6 +13,7 @@ import urllib.error
 import urllib.request
 
 import pytest
+import yaml
 
 from tests.fixtures.servers import ROOT, free_port, server_env
 from voicebridge.models import DiscordBotLease
@@ -91,3 +92,20 @@ def test_the_lease_ttl_must_cover_three_polls():
     )
     assert result.returncode != 0
     assert "--lease-ttl must be at least three times --poll" in result.stderr
+
+
+def test_the_compose_service_healthcheck_passes_against_the_process(bridge_process):
+    service = yaml.safe_load((ROOT / "docker-compose.yml").read_text())["services"]
+    bridge = service["discord-bridge"]
+    port = bridge["command"][bridge["command"].index("--port") + 1]
+    assert bridge["expose"] == [port]
+    process, url, _ = bridge_process
+    wait_for(lambda: get(url + "/health"))
+    _, *check = bridge["healthcheck"]["test"]  # CMD python -c "...8090..."
+    assert f":{port}/health" in check[-1]
+    check[-1] = check[-1].replace(f":{port}/", f":{url.rsplit(':', 1)[1]}/")
+    check[0] = sys.executable
+    assert subprocess.run(check, timeout=30).returncode == 0
+    process.kill()
+    process.wait()
+    assert subprocess.run(check, timeout=30, capture_output=True).returncode != 0
