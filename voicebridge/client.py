@@ -36,6 +36,7 @@ NOT_IN_A_SERVER = "Use this command in a text channel of a server."
 #: Modules whose ``COMMANDS`` the bot publishes: the text commands, then each extra transport's.
 COMMAND_MODULES: list[str] = [
     "voicebridge.commands",
+    "voicebridge.voice.commands",
 ]
 
 
