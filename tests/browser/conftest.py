@@ -16,7 +16,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from pathlib import Path
 
 import pytest
@@ -167,3 +167,28 @@ def voice_assistant(transactional_db, org):
         voice_output_format="pcm_24000",
         tools=[{"name": "current_time"}],
     )
+
+
+@pytest.fixture(autouse=True)
+def _browser_console(request: pytest.FixtureRequest) -> list[str]:
+    """What the page logged (errors included), shown with a failing test's report."""
+    lines: list[str] = []
+    if "page" in request.fixturenames:
+        page = request.getfixturevalue("page")
+        page.on("console", lambda message: lines.append(f"{message.type}: {message.text}"))
+        page.on("pageerror", lambda error: lines.append(f"pageerror: {error}"))
+    return lines
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    report = yield
+    fixtures = getattr(item, "funcargs", {})
+    if report.failed and "chat_server" in fixtures:
+        log = fixtures["chat_server"].log.read_text(errors="replace")
+        report.sections.append(("server log (last lines)", "\n".join(log.splitlines()[-40:])))
+    if report.failed and fixtures.get("_browser_console"):
+        report.sections.append(("browser console", "\n".join(fixtures["_browser_console"])))
+    return report
