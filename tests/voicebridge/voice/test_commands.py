@@ -10,6 +10,7 @@ from asgiref.sync import sync_to_async
 
 from tests.factories import AssistantFactory
 from tests.voicebridge.driver import use_command
+from voicebridge.client import BridgeClient
 from voicebridge.services import discord_binding_create, discord_bot_update
 from voicebridge.voice.commands import (
     NO_VOICE_INTENT,
@@ -68,3 +69,8 @@ async def test_join_says_plainly_when_the_client_cannot_see_voice_states(discord
     config.client._connection._intents.voice_states = False  # a client built without it
     response = await answer(config.client, config.channels[0], config.members[0], "join")
     assert response["content"] == NO_VOICE_INTENT
+
+
+def test_the_bridge_publishes_join_and_leave(bot):
+    names = {command.name for command in BridgeClient(bot.id).tree.get_commands()}
+    assert {"join", "leave"} <= names
