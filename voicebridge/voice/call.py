@@ -141,6 +141,9 @@ class MemberConversation:
                 await self._listen(self.live)
         except text.DATABASE_DOWN:
             self.call.poster.post(text.FAILED_DATABASE)
+        except Exception:  # a bug here must not silence the call for this member: say so
+            logger.exception("Discord voice conversation of %s failed", self.member.user_id)
+            self.call.poster.post(text.FAILED_OURS)
         finally:
             if self.live is not None:
                 await self.live.close()

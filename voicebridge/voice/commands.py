@@ -126,7 +126,10 @@ async def join_command(interaction: discord.Interaction) -> None:
         await interaction.response.send_message(NO_VOICE_INTENT, ephemeral=True)
         return
     channel = _voice_channel(interaction)
-    if channel is None or interaction.guild is None:
+    if not isinstance(interaction.channel, discord.abc.Messageable) or interaction.guild is None:
+        await interaction.response.send_message(NOT_IN_A_SERVER, ephemeral=True)
+        return
+    if channel is None:
         await interaction.response.send_message(NOT_IN_VOICE, ephemeral=True)
         return
     try:
