@@ -150,7 +150,10 @@ class Runner:
         logger.info("Discord bridge %s started", self.leases.owner)
         try:
             while not self._stopping.is_set():
-                await self.sync()
+                try:
+                    await self.sync()
+                except Exception:  # a bug in one poll: say so, keep the bots, poll again
+                    logger.exception("Discord bridge poll failed")
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._stopping.wait(), self.poll_interval)
         finally:
@@ -175,9 +178,19 @@ class Runner:
                 elif wanted[bot_id].version != run.config.version:
                     logger.info("Discord bot %s changed: restarting it", bot_id)
                     await self._stop(bot_id, release=True)
+        await self._restart_crashed()
         await self._renew_leases()
         if wanted is not None:
             await self._take_free(wanted)
+
+    async def _restart_crashed(self) -> None:
+        """A bot task that ended on a bug (``_keep_running`` never ends by itself): log it and
+        let the bot start again, here or elsewhere."""
+        for bot_id, run in list(self.bots.items()):
+            if run.task is not None and run.task.done():
+                error = None if run.task.cancelled() else run.task.exception()
+                logger.error("Discord bot %s stopped on a bug", bot_id, exc_info=error)
+                await self._stop(bot_id, release=True)
 
     async def _renew_leases(self) -> None:
         loop = asyncio.get_running_loop()

@@ -258,6 +258,22 @@ async def test_metrics_ask_for_the_token_when_one_is_set(bot, fake_discord, sett
         assert (await bridge.get("/health"))[0] == 200  # the probes stay open
 
 
+async def test_a_bug_in_a_bots_task_is_logged_and_the_bot_started_again(bot, fake_discord, caplog):
+    made = []
+
+    def buggy_once(config: BotConfig) -> BridgeClient:
+        made.append(config.id)
+        if len(made) == 1:
+            raise RuntimeError("a bug while making the client")
+        return quick_client(config)
+
+    async with Bridge() as bridge:
+        bridge.runner.client_factory = buggy_once
+        await eventually(lambda: bridge.running() == {bot.id})
+    assert len(made) == 2
+    assert any("stopped on a bug" in r.getMessage() for r in caplog.records)
+
+
 def test_the_lease_must_outlive_three_polls():
     with pytest.raises(ValueError, match="three polls"):
         Runner(DatabaseLeases(ttl=10), poll_interval=5)
