@@ -46,12 +46,14 @@ export class Transcript {
   delta(messageId, content) {
     const bubble = this.reply(messageId);
     bubble.classList.add("streaming");
+    bubble.setAttribute("aria-busy", "true"); // read out once complete, not word by word
     bubble.querySelector(".text").append(content);
   }
 
   finished(event) {
     const bubble = this.reply(event.message_id);
     bubble.classList.remove("streaming");
+    bubble.removeAttribute("aria-busy");
     if (!event.content && !bubble.querySelector(".text").textContent) {
       bubble.remove(); // the empty text before a tool call
       this.replies.delete(event.message_id);
