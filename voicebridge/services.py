@@ -25,6 +25,7 @@ def discord_bot_create(
     application_id: str,
     token: str,
     enabled: bool = True,
+    sharded: bool = False,
     allowed_role_ids: list[str] | None = None,
 ) -> DiscordBot:
     bot = DiscordBot(
@@ -33,6 +34,7 @@ def discord_bot_create(
         application_id=application_id,
         token=token,
         enabled=enabled,
+        sharded=sharded,
         allowed_role_ids=allowed_role_ids or [],
     )
     bot.full_clean()

@@ -12,6 +12,7 @@ import aiohttp
 import pytest
 from asgiref.sync import sync_to_async
 
+from tests.api.conftest import client_for
 from tests.voicebridge.conftest import TOKEN, snowflake
 from tests.voicebridge.fake_discord import FakeDiscord, eventually
 from voicebridge.client import BridgeClient, ShardedBridgeClient, bridge_intents
@@ -172,8 +173,14 @@ async def test_privileged_intents_refused_by_the_gateway_are_an_error_not_a_cras
         assert 'vp_discord_gateway_failures_total{reason="intents"}' in metrics
 
 
-async def test_a_sharded_bot_asks_discord_for_its_shards(bot, fake_discord):
-    await sync_to_async(discord_bot_update)(bot=bot, sharded=True)
+async def test_a_bot_made_sharded_through_the_api_asks_discord_for_its_shards(
+    bot, private_key, fake_discord
+):
+    api = client_for(private_key[1])
+    response = await sync_to_async(api.patch)(
+        f"/api/v1/discord/bots/{bot.id}/", {"sharded": True}, format="json"
+    )
+    assert (response.status_code, response.json()["sharded"]) == (200, True)
     async with Bridge() as bridge:
         await eventually(lambda: bridge.running() == {bot.id})
         assert isinstance(bridge.runner.bots[bot.id].client, ShardedBridgeClient)

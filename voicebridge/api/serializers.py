@@ -38,6 +38,11 @@ class DiscordBotInputSerializer(StrictSerializer):
         help_text="Developer Portal, Bot, Reset Token. Stored encrypted; never returned.",
     )
     enabled = StrictBooleanField(required=False, default=True)
+    sharded = StrictBooleanField(
+        required=False,
+        default=False,
+        help_text="Run with Discord's recommended number of shards (bots in 2,500+ servers).",
+    )
     allowed_role_ids = serializers.ListField(
         child=snowflake_field(),
         max_length=50,
@@ -60,6 +65,7 @@ class DiscordBotOutputSerializer(serializers.ModelSerializer):
             "name",
             "application_id",
             "enabled",
+            "sharded",
             "allowed_role_ids",
             "invite_url",
             "status",
