@@ -82,7 +82,7 @@ async def call(transactional_db, providers, bot):
     )
     route = await text.route_for(ask)
     assert route is not None
-    voice = FakeVoiceClient(asyncio.get_running_loop())
+    voice = FakeVoiceClient(asyncio.get_running_loop(), guild)
     started = await start_call(
         client,
         route=route,
@@ -93,6 +93,7 @@ async def call(transactional_db, providers, bot):
     )
     yield Call(client, guild, config.channels[0], voice_channel, member, voice, started)
     await end_call(client, guild.id)
+    voice.close()
     await dpytest.empty_queue()
 
 
@@ -166,7 +167,7 @@ async def test_speaking_over_the_reply_stops_it_and_stores_what_was_heard(
     await call.voice.say(call.member, speech_packets)
     await eventually(lambda: sum(map(loud, call.voice.frames)) >= 50)  # a second of it played
 
-    await call.voice.say(call.member, speech_packets[:40], pace=1.0)  # barge in
+    await call.voice.say(call.member, speech_packets[:40])  # barge in
     await eventually(lambda: call.voice.stops >= 1)
     await eventually(lambda: len(stored()) >= 2)
     messages = await sync_to_async(stored)()
