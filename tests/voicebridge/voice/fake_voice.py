@@ -51,7 +51,7 @@ class FakeVoiceClient:
     def play(self, source: discord.AudioSource, *, after: Any = None) -> None:
         if self.is_playing():
             raise discord.ClientException("Already playing audio.")
-        self._player = AudioPlayer(source, self, after=after)  # type: ignore[arg-type]
+        self._player = AudioPlayer(source, self, after=after)
         self._player.start()
 
     def is_playing(self) -> bool:
@@ -69,7 +69,7 @@ class FakeVoiceClient:
         sink._voice_client = self
         self.sink = sink
         # voice_recv's router; of its reader it only uses the voice client
-        self.router = PacketRouter(sink, SimpleNamespace(voice_client=self))  # type: ignore[arg-type]
+        self.router = PacketRouter(sink, SimpleNamespace(voice_client=self))
         self.router.start()
 
     def stop_listening(self) -> None:
