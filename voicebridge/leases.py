@@ -11,7 +11,8 @@ renew stops the bot at once, and another takes the lease only after it expired. 
 ``DatabaseLeases`` (otherwise; SQLite or PostgreSQL)
     One ``DiscordBotLease`` row per bot. Taking and renewing are one conditional UPDATE
     ("where owner is me or the lease expired"), atomic on either database; a missing row is
-    created, and of two processes creating it at once the primary key lets one win.
+    created, and of two processes creating it at once the primary key lets one win. Expiry
+    is computed and compared by the database's clock, so the hosts' clocks need not agree.
 
 The cache framework is not used: a local-memory or database cache gives no compare-and-set.
 """
@@ -19,15 +20,15 @@ The cache framework is not used: a local-memory or database cache gives no compa
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Protocol
 
 import redis.asyncio as aioredis
 from channels.db import database_sync_to_async
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Q
-from django.utils import timezone
+from django.db.models import DateTimeField, ExpressionWrapper, Q
+from django.db.models.functions import Now
 
 from voicebridge.models import DiscordBotLease
 
@@ -100,7 +101,7 @@ class DatabaseLeases:
     def _extend(self, bot_id: uuid.UUID, *, take_expired: bool) -> bool:
         ours = Q(owner=self.owner)
         if take_expired:
-            ours |= Q(expires_at__lte=timezone.now())
+            ours |= Q(expires_at__lte=Now())
         updated = (
             DiscordBotLease.objects.unscoped()
             .filter(ours, bot_id=bot_id)
@@ -111,8 +112,9 @@ class DatabaseLeases:
     def _release(self, bot_id: uuid.UUID) -> None:
         DiscordBotLease.objects.unscoped().filter(bot_id=bot_id, owner=self.owner).delete()
 
-    def _expiry(self) -> datetime:
-        return timezone.now() + timedelta(seconds=self.ttl)
+    def _expiry(self) -> ExpressionWrapper:
+        """Measured by the database's clock, the one clock every process shares."""
+        return ExpressionWrapper(Now() + timedelta(seconds=self.ttl), output_field=DateTimeField())
 
 
 class RedisLeases:

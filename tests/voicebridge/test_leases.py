@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from datetime import timedelta
 
 import pytest
+from django.utils import timezone
 
 from voicebridge.leases import DatabaseLeases, RedisLeases, leases_from_settings
 from voicebridge.models import DiscordBotLease
@@ -78,6 +80,8 @@ def test_the_database_row_names_its_owner(bot):
     assert leases._acquire(bot.id)
     row = DiscordBotLease.objects.unscoped().get(bot=bot)
     assert row.owner == "process-1"
+    # computed by the database's clock, read back as an aware datetime 30 s ahead
+    assert timedelta(seconds=28) < row.expires_at - timezone.now() <= timedelta(seconds=30)
     bot.delete()  # the lease goes with its bot
     assert not DiscordBotLease.objects.unscoped().exists()
 
