@@ -50,11 +50,14 @@ def bridge_commands() -> list[app_commands.Command]:
 
 
 def bridge_intents() -> discord.Intents:
-    """Guilds and their messages. Not the privileged message-content intent: Discord sends the
-    content of messages that mention the bot without it, and questions are such messages."""
+    """Guilds, their messages and voice states (who is in which voice channel: /join needs it,
+    and connecting to voice waits for the bot's own). No privileged intent: Discord sends the
+    content of messages that mention the bot without message content, and questions are such
+    messages."""
     intents = discord.Intents.none()
     intents.guilds = True
     intents.guild_messages = True
+    intents.voice_states = True
     return intents
 
 
