@@ -17,7 +17,7 @@ from tests.voicebridge.conftest import TOKEN, snowflake
 from tests.voicebridge.fake_discord import FakeDiscord, eventually
 from voicebridge.client import BridgeClient, ShardedBridgeClient, bridge_intents
 from voicebridge.health import HealthServer
-from voicebridge.leases import DatabaseLeases
+from voicebridge.leases import DatabaseLeases, Leases, RedisLeases
 from voicebridge.models import DiscordBot, DiscordBotLease
 from voicebridge.runner import BotConfig, Runner, discord_client
 from voicebridge.services import discord_bot_create, discord_bot_update
@@ -45,11 +45,14 @@ def quick_client(config: BotConfig) -> BridgeClient:
 class Bridge:
     """A runner and its health server, running in this test's event loop."""
 
-    def __init__(self, owner: str = "process-a", **options) -> None:
+    def __init__(self, owner: str = "process-a", *, redis_url: str = "", **options) -> None:
         options = {"poll_interval": POLL, "retry_initial": 0.05, "retry_max": 0.2, **options}
-        self.runner = Runner(
-            DatabaseLeases(ttl=POLL * 6, owner=owner), client_factory=quick_client, **options
+        leases: Leases = (
+            RedisLeases(redis_url, ttl=POLL * 6, owner=owner)
+            if redis_url
+            else DatabaseLeases(ttl=POLL * 6, owner=owner)
         )
+        self.runner = Runner(leases, client_factory=quick_client, **options)
         self.server = HealthServer(self.runner, host="127.0.0.1", port=0)
         self.task: asyncio.Task | None = None
         self.url = ""
@@ -240,6 +243,23 @@ async def test_two_processes_never_run_the_same_bot(org, bot, fake_discord):
     with contextlib.suppress(asyncio.CancelledError):
         await watcher
     assert not any(overlaps)
+
+
+async def test_two_processes_split_the_bots_through_redis(org, bot, fake_discord, private_redis):
+    second = await sync_to_async(discord_bot_create)(
+        organization=org, name="Second", application_id=snowflake(), token=TOKEN
+    )
+    url = private_redis.url
+    async with (
+        Bridge("process-a", redis_url=url, max_bots=1) as a,
+        Bridge("process-b", redis_url=url, max_bots=1) as b,
+    ):
+        await eventually(lambda: a.running() | b.running() == {bot.id, second.id})
+        assert len(a.running()) == len(b.running()) == 1
+        a.runner.stop()
+        await asyncio.wait_for(a.task, 10)
+        b.runner.max_bots = None
+        await eventually(lambda: b.running() == {bot.id, second.id})
 
 
 async def test_a_process_that_loses_its_lease_stops_the_bot(bot, fake_discord):
