@@ -257,6 +257,14 @@ def test_a_lost_connection_resumes_the_same_session_or_a_new_one_once_it_ended(
     expect(page.locator(".notice").last).to_contain_text("That session had ended")
     assert Session.objects.unscoped().filter(assistant=voice_assistant).count() == 2
 
+    second = stat(page, "sessionId")
+    page.goto("about:blank")  # leaving the page ends its conversation
+    ended = Session.objects.unscoped().filter(pk=second, ended_reason="user-ended")
+    deadline = time.monotonic() + 10
+    while not ended.exists() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert ended.exists()
+
 
 RESAMPLE = """async ({ url, frequency }) => {
   const context = new OfflineAudioContext(1, 48000, 48000);  // one second at 48 kHz

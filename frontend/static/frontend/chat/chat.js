@@ -381,6 +381,9 @@ ui.talk.addEventListener("pointerdown", (event) => {
   talk(true);
 });
 for (const name of ["pointerup", "pointercancel"]) ui.talk.addEventListener(name, () => talk(false));
+// Leaving the page ends the conversation (a reload starts a new one), rather than leaving
+// the session open until it expires.
+window.addEventListener("pagehide", () => state.socket?.send({ type: "end-session" }));
 document.addEventListener("keydown", spaceKey);
 document.addEventListener("keyup", spaceKey);
 for (const radio of document.querySelectorAll('input[name="chat-mode"]')) {

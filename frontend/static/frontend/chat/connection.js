@@ -31,7 +31,8 @@ export class SessionSocket {
       else this.onAudio(data);
     };
     socket.onclose = ({ code }) => {
-      if (this.socket === socket) this.socket = null;
+      if (this.socket !== socket) return; // closed by us: nothing to report
+      this.socket = null;
       this.onClose(code);
     };
     this.socket = socket;
