@@ -128,6 +128,9 @@ function microphoneProblem(error) {
   if (error.name === "NotAllowedError" || error.name === "SecurityError") {
     return "Microphone access was denied. Allow it for this site in the browser's settings (the icon in the address bar) and start again. You can still type.";
   }
+  if (error.name === "NotSupportedError") {
+    return "Browsers allow the microphone only on https:// pages (or localhost). You can still type.";
+  }
   if (error.name === "NotFoundError" || error.name === "OverconstrainedError") {
     return "No microphone was found. Connect one and start again. You can still type.";
   }
