@@ -31,6 +31,7 @@ from sessions.protocol import (
     ProtocolError,
     ServerEvent,
     SessionEnded,
+    SpeechStarted,
     ToolResult,
     Transcript,
 )
@@ -75,6 +76,7 @@ class CallSink:
         self.call = call
         self.member = member
         self.audio_message: str | None = None  # the reply whose audio is arriving
+        self.interrupts = False  # whether the assistant may be interrupted (set once live)
         self.ended = asyncio.Event()
 
     async def send_event(self, event: ServerEvent) -> None:
@@ -85,6 +87,10 @@ class CallSink:
                 await speaker.start(message_id, sample_rate=rate, encoding=encoding)
             case AudioEnd(message_id=message_id):
                 speaker.end(message_id)
+            case SpeechStarted() if self.interrupts and self.audio_message is not None:
+                # Silence the member's reply now; the runtime's interrupt (a Clear) follows
+                # once it has stored what was heard, which takes a database write.
+                await speaker.clear(self.audio_message)
             case Clear(message_id=message_id):
                 await speaker.clear(message_id)
                 await self._show_cut(message_id)
@@ -161,6 +167,7 @@ class MemberConversation:
             except SessionOver:
                 continue
             self.session_id = session.id
+            self.sink.interrupts = live.interruptions_enabled
             return live
         self.call.poster.post(text.FAILED_OURS)
         return None

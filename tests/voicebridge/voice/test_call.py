@@ -243,3 +243,32 @@ async def test_after_the_assistant_ends_the_session_the_next_words_start_a_new_o
         "One more thing.",
         "Yes?",
     ]
+
+
+async def test_an_assistant_that_may_not_be_interrupted_finishes_its_reply(
+    call, providers, speech_packets
+):
+    assistant = call.call.route.binding.assistant
+    await sync_to_async(
+        lambda: (
+            type(assistant)
+            .objects.unscoped()
+            .filter(pk=assistant.pk)
+            .update(interruptions_enabled=False)
+        )
+    )()
+    call.call.route = await text.route_for(call.call.ask_for(member_of(call.member)))
+    reply = "This is a reply of about three seconds, said to the end."
+    providers.script_transcription({"text": "Tell me."}, {"text": "Wait."})
+    providers.script_chat({"text": reply}, {"text": "Yes?"})
+    await call.voice.say(call.member, speech_packets)
+    await eventually(lambda: sum(map(loud, call.voice.frames)) >= 25)
+
+    await call.voice.say(call.member, speech_packets[:40])  # talking over it
+    await eventually(lambda: [m.content for m in stored()][-2:] == ["Wait.", "Yes?"])
+    await eventually(lambda: not call.call.speaker.speaking and not call.voice.is_playing())
+    assert call.voice.stops == 0
+    messages = await sync_to_async(stored)()
+    assert (messages[1].content, messages[1].interrupted) == (reply, False)
+    played = sum(map(loud, call.voice.frames)) * 20
+    assert played == pytest.approx((len(reply) + len("Yes?")) * 65, abs=200)
