@@ -195,6 +195,7 @@ class Runner:
     async def _renew_leases(self) -> None:
         loop = asyncio.get_running_loop()
         for bot_id, run in list(self.bots.items()):
+            asked_at = loop.time()  # the new expiry counts from (at the latest) the request
             try:
                 ours = await self.leases.renew(bot_id)
             except LEASE_STORE_DOWN as exc:
@@ -203,7 +204,7 @@ class Runner:
                 logger.warning("lease of Discord bot %s not renewed: %s", bot_id, exc)
             else:
                 if ours:
-                    run.lease_until = loop.time() + self.leases.ttl
+                    run.lease_until = asked_at + self.leases.ttl
             if not ours:
                 logger.warning("lost the lease of Discord bot %s: stopping it here", bot_id)
                 await self._stop(bot_id, release=False)
@@ -215,13 +216,14 @@ class Runner:
                 continue
             if self.max_bots is not None and len(self.bots) >= self.max_bots:
                 return
+            asked_at = loop.time()
             try:
                 taken = await self.leases.acquire(bot_id)
             except LEASE_STORE_DOWN as exc:
                 logger.warning("lease store unavailable: %s", exc)
                 return
             if taken:
-                run = BotRun(config, lease_until=loop.time() + self.leases.ttl)
+                run = BotRun(config, lease_until=asked_at + self.leases.ttl)
                 run.task = asyncio.create_task(self._keep_running(run), name=f"discord-{bot_id}")
                 self.bots[bot_id] = run
                 logger.info("running Discord bot %s (%s)", bot_id, config.name)
@@ -230,8 +232,7 @@ class Runner:
         run = self.bots.pop(bot_id)
         if run.task is not None:
             run.task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await run.task
+            await asyncio.wait([run.task])  # ended: cancelled here, or on a bug logged before
         if release:
             with contextlib.suppress(*LEASE_STORE_DOWN):  # it expires on its own
                 await self.leases.release(bot_id)
