@@ -38,6 +38,7 @@ from voicebridge.services import discord_member_settings_update
 
 QUESTION_ECHO_CHARS = 300
 CLEAR_WORDS = ("default", "none", "off", "clear")
+NOT_A_PAGE = "That is not a Notion page: paste the page's link (Share, Copy link) or its id."
 ONLY_MANAGERS = "Only members with the Manage Server permission can connect Notion."
 NO_BASE_URL = (
     "The platform's address is not configured (PUBLIC_BASE_URL): connect Notion from the "
@@ -138,16 +139,11 @@ async def reset_command(interaction: discord.Interaction) -> None:
 @app_commands.describe(page="A Notion page link or id; 'default' for the assistant's page")
 async def target_page_command(interaction: discord.Interaction, page: str) -> None:
     chosen = page.strip()
-    if chosen.lower() in CLEAR_WORDS:
-        page_id = ""
-    elif (page_id := parse_notion_id(chosen) or "") == "":
-        await interaction.response.send_message(
-            "That is not a Notion page: paste the page's link (Share, Copy link) or its id.",
-            ephemeral=True,
-        )
+    page_id = "" if chosen.lower() in CLEAR_WORDS else parse_notion_id(chosen)
+    if page_id is None:
+        await interaction.response.send_message(NOT_A_PAGE, ephemeral=True)
         return
-    done = await _update_member(interaction, notion_page_id=page_id)
-    if done:
+    if await _update_member(interaction, notion_page_id=page_id):
         message = (
             f"Your Notion tools now write to page `{page_id}`."
             if page_id
