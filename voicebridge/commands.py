@@ -5,7 +5,7 @@ bot is open to) through ``text.route_for``, and answers privately unless it star
 member's own options for the Notion tools (stored per bot, server and member, and carried to
 the runtime in the session's ``tool_options``). ``/link-notion``: for members with Manage
 Server, a link to connect the organization's Notion workspace. ``/status``: the timings of the
-member's last turns in the channel.
+member's last turns in the server (typed or spoken).
 """
 
 from __future__ import annotations
@@ -223,7 +223,7 @@ def notion_links(bot_id: uuid.UUID) -> str:
     )
 
 
-@app_commands.command(name="status", description="How long your last turns here took.")
+@app_commands.command(name="status", description="How long your last turns took.")
 async def status_command(interaction: discord.Interaction) -> None:
     ask = ask_from_interaction(interaction, "")
     route = await _route_or_refuse(interaction, ask)
@@ -233,7 +233,7 @@ async def status_command(interaction: discord.Interaction) -> None:
         turns = await database_sync_to_async(last_turns)(
             organization_id=route.bot.organization_id,
             bot_id=route.bot.pk,
-            channel_id=ask.channel_id,
+            guild_id=ask.guild_id,
             user_id=ask.author_id,
         )
     except text.DATABASE_DOWN:
@@ -244,8 +244,8 @@ async def status_command(interaction: discord.Interaction) -> None:
 
 def status_text(turns: list[TurnTimes]) -> str:
     if not turns:
-        return "No turns of yours here yet: ask something first."
-    lines = ["Your last turns here (milliseconds; n/a: not measured):"]
+        return "No turns of yours in this server yet: ask something first."
+    lines = ["Your last turns (milliseconds; n/a: not measured):"]
     for turn in turns:
         lines.append(
             f"• {shorten(turn.question, 60)}: STT {_ms(turn.stt_ms)} · LLM {_ms(turn.llm_ms)} · "

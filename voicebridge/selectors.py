@@ -23,15 +23,16 @@ class TurnTimes:
 
 
 def last_turns(
-    *, organization_id: Any, bot_id: Any, channel_id: str, user_id: str, limit: int = 3
+    *, organization_id: Any, bot_id: Any, guild_id: str, user_id: str, limit: int = 3
 ) -> list[TurnTimes]:
-    """The last ``limit`` turns (oldest first) of the member's latest session in the channel."""
+    """The last ``limit`` turns (oldest first) of the member's latest session in the server,
+    typed in a text channel or spoken in a voice channel."""
     session = (
         Session.objects.for_org(organization_id)
         .filter(
             channel=Session.Channel.DISCORD,
             metadata__discord__bot_id=str(bot_id),
-            metadata__discord__channel_id=channel_id,
+            metadata__discord__guild_id=guild_id,
             metadata__discord__user_id=user_id,
         )
         .order_by("-created_at")

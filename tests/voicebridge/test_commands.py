@@ -242,7 +242,7 @@ async def test_link_notion_without_a_public_address_says_where_to_go(world, sett
 
 async def test_status_shows_the_last_turns_timings(world, providers):
     assert (await world.command("status"))["content"] == (
-        "No turns of yours here yet: ask something first."
+        "No turns of yours in this server yet: ask something first."
     )
     providers.script_chat({"tool_calls": [TODO]}, {"text": "Added."})
     await world.mention("add buy milk")
