@@ -272,6 +272,7 @@ class Turn:
         heard = reply.heard(self.conversation.played_ms(reply.id))
         if reply.stored:
             await self.conversation.cut(reply.id, heard)
+            await self._announce(reply, heard, interrupted=True)  # the client's copy is cut too
         else:
             await self._store(reply, content=heard, interrupted=True)
 
@@ -295,17 +296,28 @@ class Turn:
             deferred = True
         outcome = "failed" if error else "interrupted" if interrupted else "completed"
         metrics.observe_reply(latency, outcome=outcome, first_of_turn=reply is self.replies[0])
+        await self._announce(reply, content, interrupted=interrupted, usage=usage, latency=latency)
+        if deferred:
+            await self.sink.send_event(storage_unavailable(saved_later=True))
+
+    async def _announce(
+        self,
+        reply: Reply,
+        content: str,
+        *,
+        interrupted: bool,
+        usage: Usage | None = None,
+        latency: Latency | None = None,
+    ) -> None:
         await self.sink.send_event(
             AssistantMessage(
                 message_id=str(reply.id),
                 content=content,
                 interrupted=interrupted,
-                latency=latency,
-                usage=usage,
+                latency=latency or self._latency(reply, None),
+                usage=usage or self._usage(reply),
             )
         )
-        if deferred:
-            await self.sink.send_event(storage_unavailable(saved_later=True))
 
     def _usage(self, reply: Reply) -> Usage:
         first = reply is self.replies[0]

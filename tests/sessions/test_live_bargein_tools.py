@@ -62,6 +62,26 @@ async def test_interrupt_stops_audio_at_once_and_stores_what_was_heard(slow, ses
     await client.disconnect()
 
 
+async def test_a_reply_stored_before_the_interrupt_is_announced_again_as_heard(providers, session):
+    """Fast providers: the whole reply is generated, sent and stored while the listener is
+    still hearing its first words. The interrupt cuts the stored reply, and the client gets
+    the cut copy (same message id), so its transcript agrees with the stored one."""
+    providers.script_chat({"text": LONG_REPLY})
+    client = LiveClient.for_session(session.id)
+    await client.connect()
+    await client.send(type="user-message", content="Tell me a story")
+    whole = await client.expect("assistant-message")
+    assert whole["content"] == LONG_REPLY and whole["interrupted"] is False
+    await client.send(type="interrupt")
+    cut = await client.expect("assistant-message")
+    assert cut["message_id"] == whole["message_id"] and cut["interrupted"] is True
+    assert len(cut["content"]) < len(LONG_REPLY)
+    assert cut["usage"] == whole["usage"] and cut["latency"] == whole["latency"]
+    stored = (await messages(session))[-1]
+    assert (stored.content, stored.interrupted) == (cut["content"], True)
+    await client.disconnect()
+
+
 @pytest.mark.parametrize(
     "played_ms",
     [
