@@ -21,6 +21,15 @@ function setUpSliders() {
   }
 }
 
+function renumber(list) {
+  // Screen readers tell rows apart by their labels ("Phrase 2", "Remove phrase 2").
+  [...list.children].forEach((row, index) => {
+    for (const element of row.querySelectorAll("[aria-label]")) {
+      element.setAttribute("aria-label", element.getAttribute("aria-label").replace(/\d+$/, index + 1));
+    }
+  });
+}
+
 function setUpRows(editor) {
   const list = editor.querySelector(".rows");
   const add = editor.querySelector(".add-row");
@@ -34,6 +43,7 @@ function setUpRows(editor) {
       const next = row.nextElementSibling || row.previousElementSibling;
       if (list.children.length > 1) row.remove();
       else for (const input of row.querySelectorAll("input")) input.value = "";
+      renumber(list);
       changed(list);
       (next || add).querySelector?.("input")?.focus();
     });
@@ -45,6 +55,7 @@ function setUpRows(editor) {
     const row = blank.cloneNode(true);
     list.append(row);
     wire(row);
+    renumber(list);
     row.querySelector("input").focus();
   });
 }

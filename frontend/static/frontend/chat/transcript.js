@@ -59,8 +59,11 @@ export class Transcript {
       this.replies.delete(event.message_id);
       return;
     }
-    bubble.querySelector(".text").textContent = event.content;
+    // A reply cut after it was complete comes again, as far as it was heard: it replaces
+    // the text shown (and the latency line, not a second one).
+    bubble.querySelector(".text").textContent = event.content || "(cut off before a word was heard)";
     if (event.interrupted) this.interrupted(event.message_id);
+    bubble.querySelector(".latency")?.remove();
     const latency = latencyLine(event.latency ?? {});
     if (latency) bubble.append(latency);
   }
