@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from drf_spectacular.generators import SchemaGenerator
 
 from integrations.models import NotionConnection
 from tests.api.conftest import client_for, error_of
 from tests.factories import ApiKeyFactory, AssistantFactory, SessionFactory
+from voicebridge.services import discord_binding_create, discord_bot_create
 
 
 @pytest.fixture
@@ -15,22 +18,30 @@ def ids(org, private_key) -> dict:
     assistant = AssistantFactory(organization=org)
     notion = NotionConnection.objects.create(organization=org, name="wiki", token="ntn_x")
     key, _ = ApiKeyFactory.with_secret(organization=org)
+    bot = discord_bot_create(
+        organization=org, name="bot", application_id="1300000000000000001", token="t.o.k"
+    )
+    binding = discord_binding_create(bot=bot, guild_id="1300000000000000002", assistant=assistant)
     return {
         "assistants": assistant.id,
         "sessions": SessionFactory(assistant=assistant).id,
         "api-keys": key.id,
         "notion": notion.id,
+        "bots": bot.id,
+        "bindings": binding.id,
     }
 
 
 def schema_paths(ids: dict) -> list[str]:
-    """Every path of the schema, its {id} filled with a real object of the right kind."""
+    """Every path of the schema, each placeholder ({id}, {bot_pk}) filled with a real object
+    of the kind the segment before it names."""
     schema = SchemaGenerator().get_schema(request=None, public=True)
-    paths = []
-    for path in schema["paths"]:
-        kind = next((k for k in ids if f"/{k}/{{id}}/" in path), None)
-        paths.append(path.replace("{id}", str(ids[kind])) if kind else path)
-    return paths
+
+    def fill(match: re.Match) -> str:
+        kind = match.group(1)
+        return f"/{kind}/{ids[kind]}" if kind in ids else match.group(0)
+
+    return [re.sub(r"/([\w-]+)/\{[^}/]+\}(?=/)", fill, path) for path in schema["paths"]]
 
 
 def test_options_with_a_key_describes_every_endpoint(db, ids, private_key):

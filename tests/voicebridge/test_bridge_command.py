@@ -29,7 +29,7 @@ def get(url: str) -> tuple[int, dict]:
         return error.code, json.loads(error.read())
 
 
-def wait_for(check, seconds: float = 30):
+def wait_for(check, seconds: float = 30, log=None):
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         try:
@@ -39,7 +39,8 @@ def wait_for(check, seconds: float = 30):
         if result:
             return result
         time.sleep(0.1)
-    raise AssertionError("not reached in time")
+    said = log.read_text(errors="replace")[-3000:] if log is not None else ""
+    raise AssertionError(f"not reached in time; the process said:\n{said}")
 
 
 @pytest.fixture
@@ -65,7 +66,7 @@ def bridge_process(transactional_db, tmp_path):
 def test_the_process_serves_probes_holds_the_lease_and_stops_on_sigterm(bot, bridge_process):
     process, url, log = bridge_process
     assert wait_for(lambda: get(url + "/health")) == (200, {"status": "ok"})
-    lease = wait_for(lambda: DiscordBotLease.objects.unscoped().filter(bot=bot).first())
+    lease = wait_for(lambda: DiscordBotLease.objects.unscoped().filter(bot=bot).first(), log=log)
 
     status, ready = get(url + "/ready")
     assert status == 503  # the bot is leased here but its gateway is not connected

@@ -77,6 +77,7 @@ class CallSink:
         self.member = member
         self.audio_message: str | None = None  # the reply whose audio is arriving
         self.interrupts = False  # whether the assistant may be interrupted (set once live)
+        self.posted: set[str] = set()  # ids of the replies posted in the text channel
         self.ended = asyncio.Event()
 
     async def send_event(self, event: ServerEvent) -> None:
@@ -97,14 +98,23 @@ class CallSink:
             case Transcript(content=content):
                 poster.post(f"🎙️ **{self.member.name}**: {shorten(content, TRANSCRIPT_CHARS)}")
             case AssistantMessage(message_id=message_id, content=content, interrupted=cut):
-                if content.strip():
-                    poster.post(f"{content} {INTERRUPTED}" if cut else content, key=message_id)
+                self._show_reply(message_id, content, cut)
             case ToolResult(name=name, ok=ok, error=error):
                 poster.post(f"🔧 {name} ✓" if ok else f"🔧 {name} ⚠️ {shorten(error or '', 80)}")
             case Error(code=code, message=message) if code != "tool_failed":
                 poster.post(f"⚠️ {message}")
             case SessionEnded():
                 self.ended.set()
+
+    def _show_reply(self, message_id: str, content: str, cut: bool) -> None:
+        """Post a reply; one posted already and announced again (cut after it was complete)
+        is edited to what was heard."""
+        line = f"{content} {INTERRUPTED}".strip() if cut else content
+        if message_id in self.posted:
+            self.call.poster.edit(message_id, line)
+        elif content.strip():
+            self.posted.add(message_id)
+            self.call.poster.post(line, key=message_id)
 
     async def _show_cut(self, message_id: str) -> None:
         """A reply cut short after it was posted: show it as far as it was heard."""
