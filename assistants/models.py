@@ -15,6 +15,8 @@ from django.utils import timezone
 
 from assistants import validators
 from assistants.scoping import DJANGO_INTERNALS_MANAGER, OrgScopedQuerySet, ScopeRequiredManager
+from integrations.fields import EncryptedTextField
+from integrations.tools.signing import new_signing_secret
 
 
 class OrganizationQuerySet(OrgScopedQuerySet["Organization"]):
@@ -232,6 +234,12 @@ class Assistant(models.Model):
         default=list, blank=True, validators=[validators.validate_phrases]
     )
     tools = models.JSONField(default=list, blank=True, validators=[validators.validate_tools])
+    # Function tools run on the organization's own server (integrations/tools/custom.py).
+    custom_tools = models.JSONField(
+        default=list, blank=True, validators=[validators.validate_custom_tools]
+    )
+    # Signs the calls to custom tools; shown once, when made (POST .../tool-signing-secret/).
+    tool_signing_secret = EncryptedTextField(default=new_signing_secret, editable=False)
     metadata = models.JSONField(default=dict, blank=True, validators=[validators.validate_metadata])
     archived_at = models.DateTimeField(null=True, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)

@@ -82,3 +82,86 @@ def validate_string_list(value: Any) -> None:
         raise ValidationError("Must be a list of non-empty strings.")
     if len(value) > 50:
         raise ValidationError("At most 50 items.")
+
+
+CUSTOM_TOOL_KEYS = {"name", "description", "parameters", "server_url", "timeout_seconds"}
+MAX_CUSTOM_TOOLS = 16
+
+
+def validate_custom_tools(value: Any) -> None:
+    """An assistant's custom tools: a list of {name, description, parameters, server_url,
+    timeout_seconds}; names unique and none a built-in's; URLs public (see tools/custom.py)."""
+    if not isinstance(value, list):
+        raise ValidationError(
+            'Must be a list like [{"name": "lookup_order", "description": "...", '
+            '"parameters": {"type": "object", "properties": {}}, '
+            '"server_url": "https://example.com/tools"}].'
+        )
+    if len(value) > MAX_CUSTOM_TOOLS:
+        raise ValidationError(f"At most {MAX_CUSTOM_TOOLS} custom tools.")
+    seen: set[str] = set()
+    for item in value:
+        _check_custom_tool(item, seen)
+    if len(json.dumps(value).encode()) > MAX_METADATA_BYTES:
+        raise ValidationError(f"Must be at most {MAX_METADATA_BYTES} bytes of JSON.")
+
+
+def _check_custom_tool(item: Any, seen: set[str]) -> None:
+    from integrations.tools.custom import NAME_PATTERN
+    from integrations.tools.registry import tool_names
+
+    if not isinstance(item, dict) or not isinstance(item.get("name"), str):
+        raise ValidationError('Each custom tool must be an object with a "name".')
+    name = item["name"]
+    if unknown := set(item) - CUSTOM_TOOL_KEYS:
+        raise ValidationError(f"Custom tool {name!r}: unknown keys {', '.join(sorted(unknown))}.")
+    if not NAME_PATTERN.match(name):
+        raise ValidationError(
+            f"Custom tool {name!r}: a name is 1 to 64 letters, digits, '_' or '-'."
+        )
+    if name in tool_names():
+        raise ValidationError(f"Custom tool {name!r}: a built-in tool has this name.")
+    if name in seen:
+        raise ValidationError(f"Custom tool {name!r} is listed twice.")
+    seen.add(name)
+    description = item.get("description", "")
+    if not isinstance(description, str) or len(description) > 1_024:
+        raise ValidationError(f"Custom tool {name!r}: description must be text, at most 1024.")
+    _check_parameters(name, item.get("parameters", {"type": "object"}))
+    _check_timeout(name, item.get("timeout_seconds", 10))
+    _check_server_url(name, item.get("server_url"))
+
+
+def _check_parameters(name: str, schema: Any) -> None:
+    from jsonschema import Draft202012Validator
+    from jsonschema.exceptions import SchemaError
+
+    if not isinstance(schema, dict) or schema.get("type") != "object":
+        raise ValidationError(
+            f'Custom tool {name!r}: parameters must be a JSON Schema with "type": "object".'
+        )
+    try:
+        Draft202012Validator.check_schema(schema)
+    except SchemaError as exc:
+        raise ValidationError(
+            f"Custom tool {name!r}: parameters is not a valid JSON Schema: {exc.message}"
+        ) from exc
+
+
+def _check_timeout(name: str, timeout: Any) -> None:
+    from django.conf import settings
+
+    highest = settings.CUSTOM_TOOL_MAX_TIMEOUT_SECONDS
+    if isinstance(timeout, bool) or not isinstance(timeout, int | float):
+        raise ValidationError(f"Custom tool {name!r}: timeout_seconds must be a number.")
+    if not 1 <= timeout <= highest:
+        raise ValidationError(f"Custom tool {name!r}: timeout_seconds must be 1 to {highest}.")
+
+
+def _check_server_url(name: str, url: Any) -> None:
+    from integrations.tools.custom import url_problem
+
+    if not isinstance(url, str) or not url or len(url) > 2_000:
+        raise ValidationError(f"Custom tool {name!r}: server_url is required (a URL).")
+    if problem := url_problem(url):
+        raise ValidationError(f"Custom tool {name!r}: {problem}")

@@ -260,6 +260,10 @@ PROVIDER_TIMEOUT_SECONDS = env.float("PROVIDER_TIMEOUT_SECONDS", default=30.0)
 # An organization's own base URL (set by a superuser) may point at loopback, private or
 # link-local addresses only when this is on (integrations/credentials.py: SSRF).
 PROVIDER_BASE_URLS_ALLOW_PRIVATE = env.bool("PROVIDER_BASE_URLS_ALLOW_PRIVATE", default=False)
+# An assistant's custom tools run on its organization's server (integrations/tools/custom.py):
+# their URLs may reach loopback, private or link-local addresses only when this is on.
+CUSTOM_TOOLS_ALLOW_PRIVATE_URLS = env.bool("CUSTOM_TOOLS_ALLOW_PRIVATE_URLS", default=False)
+CUSTOM_TOOL_MAX_TIMEOUT_SECONDS = positive_int("CUSTOM_TOOL_MAX_TIMEOUT_SECONDS", 30)
 # Set by `python -m config.server --simulate-missing-providers` (make run) for the providers
 # its local simulators stand in for; every session's `connected` event says so.
 SIMULATED_PROVIDERS: list[str] = env.list("SIMULATED_PROVIDERS", default=[])

@@ -15,6 +15,7 @@ class ToolContext:
     assistant_id: UUID
     session_id: UUID
     options: dict[str, Any] = field(default_factory=dict)  # this tool's options on the assistant
+    tool_call_id: str = ""  # the model's id of this call (custom tools send it to their server)
 
 
 @dataclass(frozen=True)
