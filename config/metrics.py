@@ -30,6 +30,7 @@ from prometheus_client import REGISTRY as PROCESS_REGISTRY
 
 if TYPE_CHECKING:
     from integrations.errors import ProviderError
+    from integrations.pricing import Cost, Models
     from sessions.protocol import Latency
 
 MULTIPROCESS = bool(settings.PROMETHEUS_MULTIPROC_DIR)
@@ -90,6 +91,24 @@ def observe_reply(latency: Latency, *, outcome: str, first_of_turn: bool) -> Non
 
 def observe_provider_error(error: ProviderError) -> None:
     PROVIDER_ERRORS.labels(error.provider, error.code).inc()
+
+
+COST = Counter(
+    "vp_cost_usd_total",
+    "Cost of stored messages in US dollars (integrations/pricing.py), by kind and model.",
+    ["kind", "model"],
+)
+
+
+def count_cost(cost: Cost, models: Models) -> None:
+    """One stored message's cost, per kind (llm, tts, stt) and the model that kind used."""
+    for kind, model, amount in (
+        ("llm", models.llm, cost["llm"]),
+        ("tts", models.tts, cost["tts"]),
+        ("stt", models.stt, cost["stt"]),
+    ):
+        if float(amount):
+            COST.labels(kind, model).inc(float(amount))
 
 
 def _registry() -> CollectorRegistry:

@@ -295,6 +295,30 @@ if SESSION_IDLE_TTL_SECONDS < 120:
         "SESSION_IDLE_TTL_SECONDS must be at least 120 (a live connection marks its session"
         f" used every 30 s), got {SESSION_IDLE_TTL_SECONDS}"
     )
+# List prices in US dollars (strings: exact Decimals) that turn each stored message's usage into
+# its cost (integrations/pricing.py). LLM: per 1M input and output tokens; TTS: per 1M characters;
+# STT: per minute of audio. A model not listed costs its kind's "default". Operators override any
+# row in the admin (Integrations > Prices) without a deploy.
+PRICES: dict[str, dict[str, dict[str, str]]] = {
+    "llm": {
+        "gpt-4o-mini": {"input": "0.15", "output": "0.60"},
+        "gpt-4o": {"input": "2.50", "output": "10.00"},
+        "gpt-4.1-mini": {"input": "0.40", "output": "1.60"},
+        "default": {"input": "2.50", "output": "10.00"},
+    },
+    "tts": {
+        "eleven_flash_v2_5": {"input": "50.00"},
+        "eleven_turbo_v2_5": {"input": "50.00"},
+        "eleven_multilingual_v2": {"input": "100.00"},
+        "default": {"input": "100.00"},
+    },
+    "stt": {
+        "gpt-4o-mini-transcribe": {"input": "0.003"},
+        "whisper-1": {"input": "0.006"},
+        "scribe_v1": {"input": "0.006667"},
+        "default": {"input": "0.006"},
+    },
+}
 # How often each server process ends expired sessions; 0: never (run `manage.py
 # expire_sessions` from a scheduler instead).
 SESSION_EXPIRY_INTERVAL_SECONDS = env.int("SESSION_EXPIRY_INTERVAL_SECONDS", default=60)

@@ -7,8 +7,12 @@ Secrets are ``editable=False`` so no ModelForm ever renders them; the admin offe
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 from django.conf import settings
+from django.core.cache import cache
+from django.core.exceptions import ValidationError
+from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
@@ -100,3 +104,64 @@ class ProviderCredential(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_provider_display()} key of {self.organization}"
+
+
+#: where integrations/pricing.py caches the merged price table; a saved Price empties it
+PRICE_TABLE_CACHE_KEY = "pricing:table:v1"
+
+
+class Price(models.Model):
+    """An operator's price for one model, overriding ``settings.PRICES`` (integrations/pricing.py).
+
+    Platform-wide, not per organization. Units by kind: LLM per 1M input tokens (``price``) and
+    per 1M output tokens (``output_price``); TTS per 1M characters; STT per minute of audio.
+    The model name "default" prices every model of its kind that has no row of its own."""
+
+    class Kind(models.TextChoices):
+        LLM = "llm", "LLM (per 1M tokens)"
+        TTS = "tts", "Text to speech (per 1M characters)"
+        STT = "stt", "Speech to text (per minute)"
+
+    kind = models.CharField(max_length=3, choices=Kind.choices)
+    model = models.CharField(
+        max_length=100, help_text='The provider\'s model name, e.g. gpt-4o-mini, or "default".'
+    )
+    price = models.DecimalField(
+        max_digits=12,
+        decimal_places=6,
+        validators=[MinValueValidator(0)],
+        help_text="USD. LLM: per 1M input tokens; TTS: per 1M characters; STT: per minute.",
+    )
+    output_price = models.DecimalField(
+        max_digits=12,
+        decimal_places=6,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(0)],
+        help_text="USD per 1M output tokens. LLM only.",
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["kind", "model"]
+        constraints = [
+            models.UniqueConstraint(fields=["kind", "model"], name="unique_price_per_model")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.model}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        super().save(*args, **kwargs)
+        cache.delete(PRICE_TABLE_CACHE_KEY)  # the next cost is computed with the new price
+
+    def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
+        deleted = super().delete(*args, **kwargs)
+        cache.delete(PRICE_TABLE_CACHE_KEY)
+        return deleted
+
+    def clean(self) -> None:
+        if self.kind == self.Kind.LLM and self.output_price is None:
+            raise ValidationError({"output_price": "An LLM price needs an output price."})
+        if self.kind != self.Kind.LLM and self.output_price is not None:
+            raise ValidationError({"output_price": "Only LLM prices have an output price."})

@@ -20,6 +20,8 @@ from django.db import InterfaceError, OperationalError, transaction
 from django.utils import timezone
 
 from assistants.models import ApiKey, Assistant, Membership
+from config import metrics
+from integrations import pricing
 from integrations.credentials import credentials_for
 from integrations.providers import ProviderCredentials
 from sessions import expiry, services
@@ -27,6 +29,7 @@ from sessions.models import Message, Session, empty_usage
 
 logger = logging.getLogger(__name__)
 USAGE_KEYS = tuple(empty_usage())
+PRICED_MODEL_FIELDS = ("model_name", "voice_model", "transcriber_model")
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -161,14 +164,16 @@ def message_append(session_id: uuid.UUID, role: str, fields: dict[str, Any]) -> 
     with several writers: the session row stays locked from the SELECT until commit."""
     session = (
         Session.objects.unscoped()
-        .select_for_update()
-        .only("last_sequence", "usage")
+        .select_for_update(of=("self",))
+        .select_related("assistant")
+        .only("last_sequence", "usage", *(f"assistant__{f}" for f in PRICED_MODEL_FIELDS))
         .get(pk=session_id)
     )
     session.last_sequence += 1
     session.last_activity_at = timezone.now()  # a stored message is activity: see expiry.py
     changed = ["last_sequence", "last_activity_at"]
     if fields.get("usage"):
+        fields = {**fields, "usage": priced(fields["usage"], session.assistant)}
         session.usage = usage_totals(session.usage, fields["usage"])
         changed.append("usage")
     session.save(update_fields=changed)
@@ -180,11 +185,21 @@ def message_append(session_id: uuid.UUID, role: str, fields: dict[str, Any]) -> 
 _append = _door(message_append)
 
 
-def usage_totals(totals: dict[str, float], usage: dict[str, float]) -> dict[str, float]:
-    """The session's usage so far plus one message's."""
+def priced(usage: dict[str, Any], assistant: Assistant) -> dict[str, Any]:
+    """A message's usage with its ``cost`` at today's prices of the assistant's models; the
+    cost is counted in the metrics once the message is committed."""
+    models = pricing.Models.of(assistant)
+    cost = pricing.usage_cost(usage, models)
+    transaction.on_commit(lambda: metrics.count_cost(cost, models))
+    return {**usage, "cost": cost}
+
+
+def usage_totals(totals: dict[str, Any], usage: dict[str, Any]) -> dict[str, Any]:
+    """The session's usage so far plus one message's, its cost included (integrations/pricing)."""
     summed = {**empty_usage(), **totals}
     for key in USAGE_KEYS:
         summed[key] = round(summed[key] + usage.get(key, 0), 3)
+    summed["cost"] = pricing.cost_sum(totals.get("cost"), usage.get("cost"))
     return summed
 
 

@@ -1,0 +1,185 @@
+"""Cost: the price table's math, operators' prices, and the cost stored with every message."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+from django.core.cache import cache
+from django.test import override_settings
+from prometheus_client import REGISTRY
+
+from integrations import pricing
+from integrations.models import Price
+from sessions.models import Session
+from sessions.runtime.store import usage_totals
+from tests.factories import AssistantFactory, SessionFactory, append_message
+
+pytestmark = pytest.mark.django_db
+
+MINI = pricing.Models("gpt-4o-mini", "eleven_flash_v2_5", "gpt-4o-mini-transcribe")
+USAGE = {
+    "prompt_tokens": 1200,
+    "completion_tokens": 80,
+    "tts_characters": 310,
+    "stt_audio_seconds": 2.5,
+}
+
+
+@pytest.fixture(autouse=True)
+def fresh_price_cache():
+    cache.delete("pricing:table:v1")
+    yield
+    cache.delete("pricing:table:v1")
+
+
+def test_cost_of_a_message_at_list_prices():
+    cost = pricing.usage_cost(USAGE, MINI)
+
+    # 1200 * 0.15/1M + 80 * 0.60/1M = 0.000228; 310 * 50/1M = 0.0155; 2.5 s * 0.003/min
+    assert cost == {
+        "currency": "USD",
+        "llm": "0.000228",
+        "tts": "0.015500",
+        "stt": "0.000125",
+        "total": "0.015853",
+    }
+
+
+def test_each_kind_is_rounded_half_up_and_the_total_is_the_sum_of_the_rounded_kinds():
+    # 10 prompt tokens of gpt-4o-mini: 0.0000015 -> 0.000002; 1 s of scribe: 0.000111116...
+    cost = pricing.usage_cost(
+        {"prompt_tokens": 10, "stt_audio_seconds": 1},
+        pricing.Models("gpt-4o-mini", "eleven_flash_v2_5", "scribe_v1"),
+    )
+
+    assert cost["llm"] == "0.000002"
+    assert cost["stt"] == "0.000111"
+    assert cost["tts"] == "0.000000"
+    assert Decimal(cost["total"]) == Decimal(cost["llm"]) + Decimal(cost["stt"])
+    assert pricing.money(Decimal("0.0000005")) == "0.000001"
+    assert pricing.money(Decimal("0.00000049")) == "0.000000"
+
+
+def test_an_unknown_model_costs_its_kinds_default():
+    unknown = pricing.Models("my-fine-tune", "some-voice", "some-transcriber")
+
+    cost = pricing.usage_cost(USAGE, unknown)
+
+    # defaults: LLM 2.50/10.00 per 1M tokens, TTS 100 per 1M characters, STT 0.006 per minute
+    assert cost["llm"] == "0.003800"
+    assert cost["tts"] == "0.031000"
+    assert cost["stt"] == "0.000250"
+
+
+@override_settings(PRICES={"llm": {"gpt-4o-mini": {"input": "1", "output": "2"}}})
+def test_a_kind_without_a_price_or_default_is_free():
+    cost = pricing.usage_cost(USAGE, MINI)
+
+    assert cost["llm"] == "0.001360"
+    assert cost["tts"] == cost["stt"] == "0.000000"
+
+
+def test_an_operators_price_overrides_the_settings_and_is_seen_at_once():
+    assert pricing.usage_cost(USAGE, MINI)["llm"] == "0.000228"  # the table is now cached
+
+    price = Price.objects.create(
+        kind="llm", model="gpt-4o-mini", price=Decimal("1.00"), output_price=Decimal("4.00")
+    )
+    assert pricing.usage_cost(USAGE, MINI)["llm"] == "0.001520"  # 1200*1/1M + 80*4/1M
+
+    price.delete()
+    assert pricing.usage_cost(USAGE, MINI)["llm"] == "0.000228"
+
+
+def test_an_operators_default_prices_every_unlisted_model():
+    Price.objects.create(kind="tts", model="default", price=Decimal("10"))
+
+    unknown = pricing.Models("gpt-4o-mini", "some-voice", "whisper-1")
+    assert pricing.usage_cost(USAGE, unknown)["tts"] == "0.003100"
+    assert pricing.usage_cost(USAGE, MINI)["tts"] == "0.015500"  # listed: its own price
+
+
+def test_price_rows_check_their_output_price():
+    from django.core.exceptions import ValidationError
+
+    with pytest.raises(ValidationError, match="output price"):
+        Price(kind="llm", model="x", price=Decimal(1)).full_clean()
+    with pytest.raises(ValidationError, match="Only LLM"):
+        Price(kind="tts", model="x", price=Decimal(1), output_price=Decimal(1)).full_clean()
+    with pytest.raises(ValidationError):
+        Price(kind="stt", model="x", price=Decimal(-1)).full_clean()
+
+
+def test_costs_add_up_and_a_missing_cost_counts_as_zero():
+    one = pricing.usage_cost(USAGE, MINI)
+
+    assert pricing.cost_sum(one, one, None)["total"] == "0.031706"
+    assert pricing.session_cost({"prompt_tokens": 0}) == pricing.zero_cost()
+    assert pricing.zero_cost()["total"] == "0.000000"
+
+
+def test_usage_totals_sum_cost_exactly():
+    cost = {"currency": "USD", "llm": "0.1", "tts": "0.2", "stt": "0.000001", "total": "0.300001"}
+    totals: dict = {}
+    for _ in range(10):  # ten floats 0.1 + 0.2 would drift; Decimals do not
+        totals = usage_totals(totals, {**USAGE, "cost": cost})
+
+    assert totals["cost"] == {
+        "currency": "USD",
+        "llm": "1.000000",
+        "tts": "2.000000",
+        "stt": "0.000010",
+        "total": "3.000010",
+    }
+    assert totals["prompt_tokens"] == 12000
+
+
+def test_a_stored_message_gets_its_cost_and_the_session_the_sum():
+    assistant = AssistantFactory(
+        model_name="gpt-4o", voice_model="eleven_multilingual_v2", transcriber_model="whisper-1"
+    )
+    session = SessionFactory(assistant=assistant)
+    models = pricing.Models.of(assistant)
+
+    first = append_message(session_id=session.id, role="assistant", content="a", usage=USAGE)
+    append_message(session_id=session.id, role="user", content="more")  # no usage, no cost
+    second = append_message(session_id=session.id, role="assistant", content="b", usage=USAGE)
+
+    expected = pricing.usage_cost(USAGE, models)
+    assert expected["total"] == "0.035050"  # 0.003800 + 0.031000 + 0.000250 (2.5 s at 0.006)
+    assert first.usage["cost"] == second.usage["cost"] == expected
+    assert first.usage["prompt_tokens"] == 1200  # the units are kept beside the cost
+    session_usage = Session.objects.unscoped().get(pk=session.id).usage
+    assert session_usage["cost"] == pricing.cost_sum(expected, expected)
+    assert session_usage["cost"]["total"] == "0.070100"
+
+
+def test_cost_uses_the_assistants_models_when_the_message_is_stored():
+    assistant = AssistantFactory(model_name="gpt-4o-mini")
+    session = SessionFactory(assistant=assistant)
+    before = append_message(session_id=session.id, role="assistant", usage=USAGE)
+    assistant.model_name = "gpt-4o"
+    assistant.save(update_fields=["model_name"])
+
+    after = append_message(session_id=session.id, role="assistant", usage=USAGE)
+
+    assert before.usage["cost"]["llm"] == "0.000228"
+    assert after.usage["cost"]["llm"] == "0.003800"
+
+
+def _sample(kind: str, model: str) -> float:
+    value = REGISTRY.get_sample_value("vp_cost_usd_total", {"kind": kind, "model": model})
+    return value or 0.0
+
+
+def test_stored_cost_is_counted_in_prometheus(django_capture_on_commit_callbacks):
+    assistant = AssistantFactory(model_name="gpt-4.1-mini")
+    session = SessionFactory(assistant=assistant)
+    before = _sample("llm", "gpt-4.1-mini")
+
+    with django_capture_on_commit_callbacks(execute=True):
+        append_message(session_id=session.id, role="assistant", usage=USAGE)
+
+    # 1200 * 0.40/1M + 80 * 1.60/1M
+    assert _sample("llm", "gpt-4.1-mini") - before == pytest.approx(0.000608)
