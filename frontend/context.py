@@ -16,6 +16,7 @@ NAVIGATION = [
     ("dashboard:sessions", "Sessions", Membership.Role.MEMBER),
     ("dashboard:api-keys", "API keys", Membership.Role.ADMIN),
     ("dashboard:integrations", "Integrations", Membership.Role.ADMIN),
+    ("dashboard:discord", "Discord", Membership.Role.ADMIN),
     ("dashboard:members", "Members", Membership.Role.MEMBER),
 ]
 

@@ -7,6 +7,7 @@ from frontend.views import (
     api_keys,
     assistants,
     chat,
+    discord,
     home,
     integrations,
     members,
@@ -25,4 +26,5 @@ urlpatterns = [
     *members.urls,
     *api_keys.urls,
     *integrations.urls,
+    *discord.urls,
 ]

@@ -12,6 +12,8 @@ from django.urls import URLPattern
 from frontend.urls import urlpatterns
 from integrations.models import NotionConnection
 from tests.factories import ApiKeyFactory, AssistantFactory, MembershipFactory, SessionFactory
+from tests.voicebridge.conftest import TOKEN, snowflake
+from voicebridge.services import discord_binding_create, discord_bot_create
 
 pytestmark = pytest.mark.django_db
 
@@ -22,6 +24,14 @@ def _notion_connection(org):
     )
 
 
+def _discord_bot_and_binding(org):
+    """Routes under a bot name it (``pk``) and, for a binding, the binding (``binding_pk``)."""
+    bot = discord_bot_create(organization=org, name="Bot", application_id=snowflake(), token=TOKEN)
+    assistant = AssistantFactory(organization=org)
+    binding = discord_binding_create(bot=bot, guild_id=snowflake(), assistant=assistant)
+    return {"pk": bot.pk, "binding_pk": binding.pk}
+
+
 # the first segment of a route that names an object -> a maker of such an object of ``org``
 OBJECT_OF = {
     "assistants": lambda org: AssistantFactory(organization=org),
@@ -29,15 +39,21 @@ OBJECT_OF = {
     "members": lambda org: MembershipFactory(organization=org),
     "api-keys": lambda org: ApiKeyFactory.with_secret(organization=org)[0],
     "integrations": _notion_connection,
+    "discord": _discord_bot_and_binding,  # route kwargs, not one object
 }
 OBJECT_ROUTES = [p for p in urlpatterns if "pk" in p.pattern.converters]
 
 
-def _path(pattern: URLPattern, pk) -> str:
+def _path(pattern: URLPattern, obj) -> str:
+    """The route filled in: ``pk`` with the object's, or every kwarg from a maker's dict."""
+    kwargs = obj if isinstance(obj, dict) else {"pk": obj.pk}
     route = str(pattern.pattern)
-    converter = f"<{'int' if isinstance(pk, int) else 'uuid'}:pk>"
-    assert converter in route, f"{route}: expected {converter}"
-    return "/" + route.replace(converter, str(pk))
+    for name in pattern.pattern.converters:
+        value = kwargs[name]
+        converter = f"<{'int' if isinstance(value, int) else 'uuid'}:{name}>"
+        assert converter in route, f"{route}: expected {converter}"
+        route = route.replace(converter, str(value))
+    return "/" + route
 
 
 def test_every_object_route_is_covered():
@@ -48,7 +64,7 @@ def test_every_object_route_is_covered():
 @pytest.mark.parametrize("pattern", OBJECT_ROUTES, ids=lambda p: p.name)
 def test_another_organizations_member_gets_404(pattern, org, outsider_client, owner_client):
     obj = OBJECT_OF[str(pattern.pattern).split("/")[0]](org)
-    path = _path(pattern, obj.pk)
+    path = _path(pattern, obj)
     assert outsider_client.post(path).status_code == 404
     assert outsider_client.get(path).status_code in (404, 405)  # 405: a POST-only route
     # the object is there for its own organization
