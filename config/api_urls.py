@@ -10,6 +10,7 @@ urlpatterns = [
     path("", include("sessions.api.urls")),
     path("", include("integrations.api.urls")),
     path("", include("voicebridge.api.urls")),
+    path("", include("webhooks.api.urls")),
     path("protocol.schema.json", protocol_schema, name="protocol-schema"),
     re_path(r"", not_found),
 ]

@@ -59,6 +59,9 @@ INSTALLED_APPS = [
     "sessions.apps.VoiceSessionsConfig",
     "integrations",
     "voicebridge",
+    "django_tasks",
+    "django_tasks_db",
+    "webhooks",
 ]
 
 MIDDLEWARE = [
@@ -357,6 +360,25 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {"django.channels.server": {"level": "WARNING"}},
 }
+# Background tasks (Django's task framework, the django-tasks backport): stored in the database
+# by django-tasks-db, so a task enqueued in a transaction commits or rolls back with it. The
+# worker is `manage.py db_worker` (make run starts one; docker-compose has a `worker` service).
+TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}}
+# Webhooks (webhooks/, docs/WEBHOOKS.md). Retry delays in seconds, each the cap of a fully
+# jittered wait (uniform between 0 and it); a delivery is tried once plus once per delay.
+WEBHOOK_RETRY_SCHEDULE_SECONDS: list[float] = [
+    float(v)
+    for v in env.list(
+        "WEBHOOK_RETRY_SCHEDULE_SECONDS",
+        default=["5", "30", "120", "600", "1800", "3600", "10800", "21600", "43200"],
+    )
+]
+WEBHOOK_TIMEOUT_SECONDS = positive_float("WEBHOOK_TIMEOUT_SECONDS", 10.0)
+# An endpoint whose deliveries have all failed for this long is disabled when a delivery has
+# used up its retries (its owners get an email).
+WEBHOOK_DISABLE_AFTER_SECONDS = env.int("WEBHOOK_DISABLE_AFTER_SECONDS", default=24 * 3600)
+# Tenant-set webhook URLs never reach loopback, private or link-local addresses unless this is on.
+WEBHOOK_URLS_ALLOW_PRIVATE = env.bool("WEBHOOK_URLS_ALLOW_PRIVATE", default=False)
 # Several server processes on one host share their metrics through this directory.
 PROMETHEUS_MULTIPROC_DIR = env.str("PROMETHEUS_MULTIPROC_DIR", default="")
 if PROMETHEUS_MULTIPROC_DIR and not Path(PROMETHEUS_MULTIPROC_DIR).is_dir():

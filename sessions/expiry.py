@@ -36,6 +36,7 @@ from django.utils import timezone
 
 from sessions.models import Session
 from sessions.services import session_group
+from webhooks import events as webhook_events
 
 logger = logging.getLogger(__name__)
 
@@ -101,6 +102,8 @@ def _end_batch(expiry: Expiry, now: datetime) -> list[UUID]:
         stale.filter(pk__in=ids).update(
             status=Session.Status.ENDED, ended_at=now, ended_reason=expiry.reason
         )
+        for session_id in ids:  # session.ended, in this transaction (webhooks/)
+            webhook_events.session_ended(session_id)
     return ids
 
 

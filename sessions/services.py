@@ -11,10 +11,12 @@ from __future__ import annotations
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
 from django.utils import timezone
 
 from assistants.models import ApiKey, Assistant
 from sessions.models import Session
+from webhooks import events as webhook_events
 
 
 def session_create(
@@ -69,21 +71,29 @@ def _assistant_of(api_key: ApiKey, assistant_id, *, extra: dict) -> Assistant | 
 def session_activate(*, session_id) -> bool:
     """Mark a session active. False if it has already ended."""
     sessions = Session.objects.unscoped()
-    updated = sessions.filter(
-        pk=session_id, status__in=[Session.Status.CREATED, Session.Status.ACTIVE]
-    ).update(status=Session.Status.ACTIVE, last_activity_at=timezone.now())
-    sessions.filter(pk=session_id, started_at__isnull=True).update(started_at=timezone.now())
+    with transaction.atomic():
+        updated = sessions.filter(
+            pk=session_id, status__in=[Session.Status.CREATED, Session.Status.ACTIVE]
+        ).update(status=Session.Status.ACTIVE, last_activity_at=timezone.now())
+        first = sessions.filter(pk=session_id, started_at__isnull=True).update(
+            started_at=timezone.now()
+        )
+        if updated and first:
+            webhook_events.session_started(session_id)
     return bool(updated)
 
 
 def session_end(*, session_id, reason: str, failed: bool = False) -> bool:
     """End a session once. Returns False if it was already over."""
     status = Session.Status.FAILED if failed else Session.Status.ENDED
-    updated = (
-        Session.objects.unscoped()
-        .filter(pk=session_id, status__in=[Session.Status.CREATED, Session.Status.ACTIVE])
-        .update(status=status, ended_at=timezone.now(), ended_reason=reason[:100])
-    )
+    with transaction.atomic():
+        updated = (
+            Session.objects.unscoped()
+            .filter(pk=session_id, status__in=[Session.Status.CREATED, Session.Status.ACTIVE])
+            .update(status=status, ended_at=timezone.now(), ended_reason=reason[:100])
+        )
+        if updated:
+            webhook_events.session_ended(session_id)
     return bool(updated)
 
 

@@ -26,6 +26,7 @@ from integrations.credentials import credentials_for
 from integrations.providers import ProviderCredentials
 from sessions import expiry, services
 from sessions.models import Message, Session, empty_usage
+from webhooks import events as webhook_events
 
 logger = logging.getLogger(__name__)
 USAGE_KEYS = tuple(empty_usage())
@@ -177,9 +178,11 @@ def message_append(session_id: uuid.UUID, role: str, fields: dict[str, Any]) -> 
         session.usage = usage_totals(session.usage, fields["usage"])
         changed.append("usage")
     session.save(update_fields=changed)
-    return Message.objects.create(
+    message = Message.objects.create(
         session_id=session_id, sequence=session.last_sequence, role=role, **fields
     )
+    webhook_events.message_stored(session_id, message)  # in this transaction (webhooks/)
+    return message
 
 
 _append = _door(message_append)
