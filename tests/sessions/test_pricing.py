@@ -5,15 +5,18 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
+from channels.db import database_sync_to_async
 from django.core.cache import cache
 from django.test import override_settings
 from prometheus_client import REGISTRY
+from rest_framework.test import APIClient
 
 from integrations import pricing
 from integrations.models import Price
-from sessions.models import Session
+from sessions.models import Message, Session
 from sessions.runtime.store import usage_totals
 from tests.factories import AssistantFactory, SessionFactory, append_message
+from tests.sessions.live import LiveClient, silence_pcm, voiced_pcm
 
 pytestmark = pytest.mark.django_db
 
@@ -183,3 +186,83 @@ def test_stored_cost_is_counted_in_prometheus(django_capture_on_commit_callbacks
 
     # 1200 * 0.40/1M + 80 * 1.60/1M
     assert _sample("llm", "gpt-4.1-mini") - before == pytest.approx(0.000608)
+
+
+# ---- real turns, against the provider simulators ---------------------------------------------
+
+
+@database_sync_to_async
+def _assistant_messages(session) -> list:
+    return list(
+        Message.objects.unscoped().filter(session=session, role="assistant").order_by("sequence")
+    )
+
+
+@database_sync_to_async
+def _session_usage(session) -> dict:
+    return Session.objects.unscoped().get(pk=session.pk).usage
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_a_spoken_turn_stores_its_cost_per_kind_and_the_session_sums_it(
+    providers, session, assistant
+):
+    providers.script_transcription("What time is it?")
+    providers.script_chat({"text": "Sure, it is noon."}, {"text": "Still noon."})
+    client = LiveClient.for_session(session.id)
+    await client.connect()
+    audio = silence_pcm(0.2) + voiced_pcm(0.8) + silence_pcm(0.8)
+    for i in range(0, len(audio), 640):
+        await client.send_audio(audio[i : i + 640])
+    spoken = await client.expect("assistant-message")
+    await client.send(type="user-message", content="And now?")
+    await client.expect("assistant-message")
+    await client.disconnect()
+
+    first, second = await _assistant_messages(session)
+    models = pricing.Models.of(assistant)
+    for message in (first, second):
+        units = {key: message.usage[key] for key in USAGE}
+        assert message.usage["cost"] == pricing.usage_cost(units, models)
+        assert Decimal(message.usage["cost"]["llm"]) > 0
+        assert Decimal(message.usage["cost"]["tts"]) > 0  # the reply was spoken
+    assert first.usage["stt_audio_seconds"] > 0.8
+    assert Decimal(first.usage["cost"]["stt"]) > 0
+    assert second.usage["cost"]["stt"] == "0.000000"  # typed, not spoken
+    # 50 USD per 1M characters of eleven_flash_v2_5
+    assert first.usage["cost"]["tts"] == pricing.money(
+        Decimal(first.usage["tts_characters"]) * 50 / 1_000_000
+    )
+    totals = await _session_usage(session)
+    assert totals["cost"] == pricing.cost_sum(first.usage["cost"], second.usage["cost"])
+    assert spoken["usage"] == {key: first.usage[key] for key in USAGE}  # the frame is unchanged
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_rest_text_turn_stores_the_llm_cost(providers, session, private_key):
+    providers.script_chat({"text": "Hello there."})
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {private_key[1]}")
+
+    response = client.post(
+        f"/api/v1/sessions/{session.id}/messages/", {"content": "Hi"}, format="json"
+    )
+
+    assert response.status_code == 201, response.content
+    reply = response.json()["messages"][-1]
+    stored = Message.objects.unscoped().get(pk=reply["id"])
+    tokens = stored.usage["prompt_tokens"], stored.usage["completion_tokens"]
+    assert all(tokens)
+    # gpt-4o-mini: 0.15 / 0.60 USD per 1M tokens; a text turn has no audio either way
+    llm = pricing.money(
+        (Decimal(tokens[0]) * Decimal("0.15") + tokens[1] * Decimal("0.60")) / 10**6
+    )
+    assert stored.usage["cost"] == {
+        "currency": "USD",
+        "llm": llm,
+        "tts": "0.000000",
+        "stt": "0.000000",
+        "total": llm,
+    }
+    assert reply["usage"]["cost"] == stored.usage["cost"]  # the transcript API shows it
+    assert Session.objects.unscoped().get(pk=session.pk).usage["cost"] == stored.usage["cost"]

@@ -65,6 +65,14 @@ def test_each_messages_usage_adds_up_in_the_session():
         "completion_tokens": 0,
         "tts_characters": 5,
         "stt_audio_seconds": 1.5,
+        # priced at the default models' list prices (integrations/pricing.py)
+        "cost": {
+            "currency": "USD",
+            "llm": "0.000002",
+            "tts": "0.000250",
+            "stt": "0.000075",
+            "total": "0.000327",
+        },
     }
 
 
