@@ -14,6 +14,7 @@ from django.utils import timezone
 from django.utils.text import slugify
 
 from assistants.models import ApiKey, Assistant, Membership, Organization
+from integrations.tools.signing import new_signing_secret
 from sessions.tokens import api_key_group
 
 
@@ -153,6 +154,15 @@ def assistant_update(*, assistant: Assistant, **fields: Any) -> Assistant:
     assistant.full_clean()
     assistant.save()
     return assistant
+
+
+def assistant_rotate_tool_signing_secret(*, assistant: Assistant) -> str:
+    """Give the assistant a new secret for signing its custom tool calls; the old one stops
+    working at once. Returns the new secret, which is shown only this once."""
+    secret = new_signing_secret()
+    assistant.tool_signing_secret = secret
+    assistant.save(update_fields=["tool_signing_secret", "updated_at"])
+    return secret
 
 
 def assistant_archive(*, assistant: Assistant) -> None:

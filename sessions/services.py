@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from assistants.models import ApiKey, Assistant
 from sessions.models import Session
+from sessions.overrides import session_metadata
 from webhooks import events as webhook_events
 
 
@@ -39,9 +40,14 @@ def session_create(
 
 
 def session_start(
-    *, api_key: ApiKey, assistant_id, metadata: dict | None = None, origin: str | None = None
+    *,
+    api_key: ApiKey,
+    assistant_id,
+    metadata: dict | None = None,
+    overrides: dict | None = None,
+    origin: str | None = None,
 ) -> Session:
-    """Create a session as this API key may.
+    """Create a session as this API key may, with the caller's overrides (sessions/overrides.py).
 
     A private key may use any live assistant of its organization (channel "api"). A public key,
     shipped in browsers, only its allowed assistants, and only from its allowed origins when the
@@ -60,6 +66,7 @@ def session_start(
         if assistant is None:
             raise ValidationError({"assistant_id": "No assistant with this id."})
         channel = Session.Channel.API
+    metadata = session_metadata(metadata, overrides)
     return session_create(assistant=assistant, channel=channel, metadata=metadata)
 
 

@@ -156,6 +156,26 @@ TOOLS = {
         "additionalProperties": False,
     },
 }
+CUSTOM_TOOLS = {
+    "type": "array",
+    "maxItems": 16,
+    "items": {
+        "type": "object",
+        "properties": {
+            "name": {"type": "string", "pattern": "^[a-zA-Z0-9_-]{1,64}$"},
+            "description": {"type": "string", "maxLength": 1024},
+            "parameters": {
+                "type": "object",
+                "additionalProperties": {},
+                "description": 'JSON Schema of the arguments, with "type": "object".',
+            },
+            "server_url": {"type": "string", "format": "uri"},
+            "timeout_seconds": {"type": "number", "minimum": 1, "maximum": 30, "default": 10},
+        },
+        "required": ["name", "server_url"],
+        "additionalProperties": False,
+    },
+}
 VOICE_SETTINGS = {
     "type": "object",
     "properties": {
@@ -172,6 +192,8 @@ JSONObjectField = typed_json(JSON_OBJECT)
 StringListField = typed_json(STRING_LIST)
 ToolsField = typed_json(TOOLS)
 VoiceSettingsField = typed_json(VOICE_SETTINGS)
+CustomToolsField = typed_json(CUSTOM_TOOLS)
+CustomToolsOutput = typed_json(CUSTOM_TOOLS, serializers.JSONField)
 JSONObjectOutput = typed_json(JSON_OBJECT, serializers.JSONField)
 StringListOutput = typed_json(STRING_LIST, serializers.JSONField)
 ToolsOutput = typed_json(TOOLS, serializers.JSONField)

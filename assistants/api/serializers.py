@@ -12,6 +12,8 @@ from rest_framework import serializers
 
 from assistants import validators
 from assistants.api.fields import (
+    CustomToolsField,
+    CustomToolsOutput,
     JSONObjectField,
     JSONObjectOutput,
     StrictCharField,
@@ -48,6 +50,7 @@ ASSISTANT_WRITABLE_FIELDS = [
     "max_duration_seconds",
     "end_call_phrases",
     "tools",
+    "custom_tools",
     "metadata",
 ]
 
@@ -66,6 +69,12 @@ class AssistantInputSerializer(StrictModelSerializer):
     )
     end_call_phrases = StringListField(required=False, validators=[validators.validate_phrases])
     tools = ToolsField(required=False, validators=[validators.validate_tools])
+    custom_tools = CustomToolsField(
+        required=False,
+        validators=[validators.validate_custom_tools],
+        help_text="Function tools run on your server: each call is POSTed to server_url, "
+        "signed with the assistant's tool signing secret (docs/API.md).",
+    )
     metadata = JSONObjectField(
         required=False,
         validators=[validators.validate_metadata],
@@ -81,12 +90,20 @@ class AssistantOutputSerializer(serializers.ModelSerializer):
     voice_settings = VoiceSettingsOutput(read_only=True)
     end_call_phrases = StringListOutput(read_only=True)
     tools = ToolsOutput(read_only=True)
+    custom_tools = CustomToolsOutput(read_only=True)
     metadata = JSONObjectOutput(read_only=True)
 
     class Meta:
         model = Assistant
         fields = ["id", *ASSISTANT_WRITABLE_FIELDS, "created_at", "updated_at"]
         read_only_fields = fields
+
+
+class ToolSigningSecretOutputSerializer(serializers.Serializer):
+    tool_signing_secret = serializers.CharField(
+        help_text="whsec_...: verify custom tool calls with it (any Standard Webhooks library). "
+        "Shown only in this response: store it now."
+    )
 
 
 DEFAULT_PORTS = {"http": 80, "https": 443}

@@ -16,6 +16,11 @@ docs_view = SpectacularSwaggerView.as_view(
 urlpatterns = [
     path("assistants/", views.AssistantListView.as_view(), name="assistant-list"),
     path("assistants/<uuid:pk>/", views.AssistantDetailView.as_view(), name="assistant-detail"),
+    path(
+        "assistants/<uuid:pk>/tool-signing-secret/",
+        views.AssistantToolSigningSecretView.as_view(),
+        name="assistant-tool-signing-secret",
+    ),
     path("api-keys/", views.ApiKeyListView.as_view(), name="api-key-list"),
     path("api-keys/<uuid:pk>/", views.ApiKeyDetailView.as_view(), name="api-key-detail"),
     path("organization/", views.OrganizationView.as_view(), name="organization"),

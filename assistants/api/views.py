@@ -13,6 +13,7 @@ from assistants.api.serializers import (
     AssistantInputSerializer,
     AssistantOutputSerializer,
     OrganizationOutputSerializer,
+    ToolSigningSecretOutputSerializer,
 )
 from assistants.api.views_base import OrganizationScopedAPIView, validated
 from assistants.models import ApiKey, Assistant, Organization
@@ -21,6 +22,7 @@ from assistants.services import (
     api_key_revoke,
     assistant_archive,
     assistant_create,
+    assistant_rotate_tool_signing_secret,
     assistant_update,
 )
 from sessions.selectors import usage_this_month
@@ -84,6 +86,26 @@ class AssistantDetailView(OrganizationScopedAPIView[Assistant]):
     def delete(self, request, pk):
         assistant_archive(assistant=self.get_object())
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class AssistantToolSigningSecretView(OrganizationScopedAPIView[Assistant]):
+    model = Assistant
+
+    def scope_queryset(self, queryset):
+        return queryset.live()
+
+    @extend_schema(
+        operation_id="assistants_tool_signing_secret_rotate",
+        summary="Make a new tool signing secret",
+        description="The secret that signs the assistant's custom tool calls (Standard Webhooks). "
+        "The old secret stops working at once; the new one is shown only in this response.",
+        request=None,
+        responses={201: ToolSigningSecretOutputSerializer},
+    )
+    def post(self, request, pk):
+        secret = assistant_rotate_tool_signing_secret(assistant=self.get_object())
+        output = ToolSigningSecretOutputSerializer({"tool_signing_secret": secret})
+        return Response(output.data, status=status.HTTP_201_CREATED)
 
 
 class ApiKeyListView(OrganizationScopedAPIView[ApiKey]):

@@ -9,12 +9,14 @@ from rest_framework import serializers
 from assistants.api.fields import (
     JSONObjectField,
     JSONObjectOutput,
+    StrictCharField,
     StrictSerializer,
     StrictUUIDField,
     typed_json,
 )
 from assistants.validators import validate_metadata
 from sessions.models import Message, Session, empty_usage
+from sessions.overrides import validate_first_message, validate_no_reserved_key, validate_variables
 
 UsageOutput = typed_json(
     {
@@ -26,13 +28,43 @@ UsageOutput = typed_json(
 )
 
 
+VariablesField = typed_json(
+    {"type": "object", "additionalProperties": {"type": "string", "maxLength": 1000}}
+)
+
+
+class SessionOverridesInputSerializer(StrictSerializer):
+    """This session's own greeting and prompt variables (sessions/overrides.py)."""
+
+    first_message = StrictCharField(
+        required=False,
+        allow_blank=True,
+        trim_whitespace=False,
+        validators=[validate_first_message],
+        help_text='Said first instead of the assistant\'s ("" for no greeting); {{placeholders}} '
+        "are filled from variables.",
+    )
+    variables = VariablesField(
+        required=False,
+        validators=[validate_variables],
+        help_text="Strings filled into the {{name}} placeholders of the system prompt and first "
+        "message (at most 50). A placeholder without a variable is left as written.",
+    )
+    metadata = JSONObjectField(
+        required=False,
+        validators=[validate_metadata, validate_no_reserved_key],
+        help_text="Merged into the session's metadata (its keys win).",
+    )
+
+
 class SessionCreateInputSerializer(StrictSerializer):
     assistant_id = StrictUUIDField()
     metadata = JSONObjectField(
         required=False,
-        validators=[validate_metadata],
+        validators=[validate_metadata, validate_no_reserved_key],
         help_text="Your own JSON object (at most 16 KB), returned with the session.",
     )
+    overrides = SessionOverridesInputSerializer(required=False)
 
 
 class SessionFilterSerializer(serializers.Serializer):

@@ -43,7 +43,7 @@ async def session_providers(context: SessionContext, *, with_voice: bool) -> Ses
             temperature=assistant.temperature,
             max_tokens=assistant.max_tokens,
             voice=_voice(assistant, creds) if with_voice else None,
-            tools=EnabledTools.for_assistant(context.enabled_tools),
+            tools=EnabledTools.for_session(context),
             end_call_phrases=list(assistant.end_call_phrases),
             llm_provider=assistant.model_provider,
             first_token_timeout=settings.LLM_FIRST_TOKEN_TIMEOUT_SECONDS,

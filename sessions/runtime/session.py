@@ -125,9 +125,9 @@ class LiveSession:
         if self.timers:
             self.tasks.spawn(self._end_after(assistant.max_duration_seconds), name="max-duration")
             self.tasks.spawn(self._watch_silence(assistant.silence_timeout_seconds), name="silence")
-        if greet and not context.messages and assistant.first_message:
+        if greet and not context.messages and context.first_message:
             self._start_turn(
-                self._new_turn(TurnStart(time.perf_counter()), say=assistant.first_message)
+                self._new_turn(TurnStart(time.perf_counter()), say=context.first_message)
             )
 
     async def end(self, reason: str, *, failed: bool = False) -> None:

@@ -26,6 +26,7 @@ from integrations.credentials import credentials_for
 from integrations.providers import ProviderCredentials
 from sessions import expiry, services
 from sessions.models import Message, Session, empty_usage
+from sessions.overrides import SessionOverrides
 from webhooks import events as webhook_events
 
 logger = logging.getLogger(__name__)
@@ -64,6 +65,16 @@ class SessionContext:
     messages: list[Message]
     #: per-session options of the assistant's tools (``metadata["tool_options"]``, checked)
     tool_options: dict[str, dict[str, Any]] = field(default_factory=dict)
+    #: the caller's first message and prompt variables (``metadata["overrides"]``, checked)
+    overrides: SessionOverrides = field(default_factory=SessionOverrides)
+
+    @property
+    def system_prompt(self) -> str:
+        return self.overrides.system_prompt(self.assistant.system_prompt)
+
+    @property
+    def first_message(self) -> str:
+        return self.overrides.first_message_for(self.assistant.first_message)
 
     @property
     def is_over(self) -> bool:
@@ -96,6 +107,7 @@ def load_context(session_id: uuid.UUID) -> SessionContext | None:
         status=session.status,
         messages=list(session.messages.order_by("sequence")),
         tool_options=_session_tool_options(session),
+        overrides=SessionOverrides.from_metadata(session.metadata),
     )
 
 
@@ -230,10 +242,8 @@ class Conversation:
     @classmethod
     def of(cls, context: SessionContext) -> Conversation:
         conversation = cls(context.session_id)
-        if context.assistant.system_prompt:
-            conversation._remember(
-                None, {"role": "system", "content": context.assistant.system_prompt}
-            )
+        if context.system_prompt:
+            conversation._remember(None, {"role": "system", "content": context.system_prompt})
         answered = {m.tool_call_id for m in context.messages if m.role == Message.Role.TOOL}
         for message in context.messages:
             item = _replayable(llm_message(message), answered)

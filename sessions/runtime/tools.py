@@ -14,9 +14,10 @@ from config import metrics
 from integrations.errors import ProviderError
 from integrations.llm import ToolCallRequest
 from integrations.tools.base import Tool, ToolContext, ToolError, ToolOutcome
+from integrations.tools.custom import CustomTool, custom_tools_from
 from integrations.tools.registry import get_tool, openai_tool_schema
 from sessions.protocol import Error, Sink, ToolCall, ToolResult
-from sessions.runtime.store import Conversation, StoreUnavailable
+from sessions.runtime.store import Conversation, SessionContext, StoreUnavailable
 
 logger = logging.getLogger(__name__)
 MAX_RESULT_CHARS = 8_000
@@ -27,14 +28,30 @@ class EnabledTools:
     tools: dict[str, tuple[Tool, dict[str, Any]]]
 
     @classmethod
-    def for_assistant(cls, enabled: dict[str, dict[str, Any]]) -> EnabledTools:
-        return cls(
-            {
-                name: (tool, options)
-                for name, options in enabled.items()
-                if (tool := get_tool(name)) is not None
-            }
-        )
+    def for_assistant(
+        cls, enabled: dict[str, dict[str, Any]], custom: list[CustomTool] | None = None
+    ) -> EnabledTools:
+        """The built-in tools enabled with their options, and the assistant's custom tools
+        (their names never clash with a built-in's: assistants.validators)."""
+        builtin = {
+            name: (tool, options)
+            for name, options in enabled.items()
+            if (tool := get_tool(name)) is not None
+        }
+        own: dict[str, tuple[Tool, dict[str, Any]]] = {t.name: (t, {}) for t in custom or []}
+        return cls({**own, **builtin})
+
+    @classmethod
+    def for_session(cls, context: SessionContext) -> EnabledTools:
+        assistant = context.assistant
+        custom = custom_tools_from(assistant.custom_tools, assistant.tool_signing_secret)
+        return cls.for_assistant(context.enabled_tools, custom)
+
+    def metrics_label(self, name: str) -> str:
+        """Custom tool names are the tenants': one label for all keeps the series few."""
+        if name not in self.tools:
+            return "unknown"
+        return "custom" if isinstance(self.tools[name][0], CustomTool) else name
 
     def schemas(self) -> list[dict[str, Any]] | None:
         return [openai_tool_schema(tool) for tool, _ in self.tools.values()] or None
@@ -62,7 +79,7 @@ async def run_tool_call(
     if arguments is None:
         return ToolOutcome(ok=False, error="The arguments were not a JSON object.")
     tool, options = enabled.tools[call.name]
-    context = ToolContext(organization_id, assistant_id, session_id, options)
+    context = ToolContext(organization_id, assistant_id, session_id, options, call.id)
     try:
         return await asyncio.wait_for(tool.run(arguments, context), tool.timeout_seconds)
     except TimeoutError:
@@ -135,9 +152,8 @@ async def _report(
     conversation: Conversation,
     sink: Sink,
 ) -> None:
-    known = call.name in enabled.tools
     metrics.TOOL_CALLS.labels(
-        call.name if known else "unknown", "ok" if outcome.ok else "error"
+        enabled.metrics_label(call.name), "ok" if outcome.ok else "error"
     ).inc()
     payload = outcome_payload(outcome)
     try:
