@@ -45,7 +45,9 @@ class RoleIdsField(forms.CharField):
 class DiscordBotForm(forms.Form):
     """A new bot (``is_new``: a token is required) or a bot's settings (blank token: keep it)."""
 
-    name = forms.CharField(max_length=100, help_text="For you; members see the application's.")
+    name = forms.CharField(
+        max_length=100, help_text="Shown here; in Discord members see the application's name."
+    )
     application_id = snowflake_field(
         "Application ID", "Developer Portal, General Information, Application ID."
     )
@@ -92,3 +94,8 @@ class DiscordBindingForm(forms.Form):
         assistant = self.fields["assistant"]
         assert isinstance(assistant, forms.ModelChoiceField)
         assistant.queryset = Assistant.objects.for_org(organization).live().order_by("name")
+
+    def focus_first_error(self) -> None:
+        """The form is re-drawn far down its page: the browser puts the cursor where to fix."""
+        field = next((name for name in self.fields if name in self.errors), "guild_id")
+        self.fields[field].widget.attrs["autofocus"] = True

@@ -170,6 +170,7 @@ def binding_new(request: DashboardRequest, pk: uuid.UUID) -> HttpResponse:
         else:
             messages.success(request, f"Bound {_where(binding)} to {binding.assistant.name}.")
             return _back_to(bot)
+    form.focus_first_error()
     return _discord_page(request, sent=(bot.pk, form))
 
 

@@ -4,6 +4,8 @@ servers and channels each bot binds to one of the organization's live assistants
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from django.db.models import TextField
 from django.db.models.functions import Cast
@@ -262,7 +264,10 @@ def test_a_bad_server_id_is_a_field_error_under_its_bot(admin_client_, bot, help
     assert response.status_code == 200
     errors = response.context["rows"][0].binding_form.errors
     assert errors["guild_id"] == ["A Discord id: 16 to 20 digits (Developer Mode, Copy ID)."]
-    assert "A Discord id: 16 to 20 digits" in response.content.decode()
+    html = response.content.decode()
+    assert "A Discord id: 16 to 20 digits" in html
+    focused = re.search(r"<input [^>]*autofocus[^>]*>", html)
+    assert focused and f'name="bot-{bot.pk}-guild_id"' in focused.group()
     assert not DiscordBinding.objects.for_org(bot.organization).exists()
 
 
