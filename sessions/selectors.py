@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal
+from typing import Any
 
-from django.db.models import Count, FloatField, Sum
-from django.db.models.fields.json import KeyTextTransform
-from django.db.models.functions import Cast, Coalesce
+from django.db.models import Count, DecimalField, FloatField, QuerySet, Sum
+from django.db.models.fields.json import KT, KeyTextTransform
+from django.db.models.functions import Cast, Coalesce, TruncDate
 from django.utils import timezone
 
+from integrations import pricing
 from sessions.models import Session, empty_usage
 
 INTEGER_USAGE_KEYS = ("prompt_tokens", "completion_tokens", "tts_characters")
@@ -59,3 +62,65 @@ def usage_this_month(*, organization, now: datetime | None = None) -> UsageTotal
         **{key: round(totals[key]) for key in INTEGER_USAGE_KEYS},
         stt_audio_seconds=round(totals["stt_audio_seconds"], 3),
     )
+
+
+# Enough digits for any organization's total; six places: a micro-dollar (integrations/pricing).
+MONEY = DecimalField(max_digits=20, decimal_places=6)
+GROUPINGS = {"day": ("day",), "assistant": ("assistant_id", "assistant__name")}
+
+
+def usage_report(
+    *, sessions: QuerySet[Session], first_day: date, last_day: date, group_by: str
+) -> list[dict[str, Any]]:
+    """Usage and cost of ``sessions`` (already scoped to one organization) created from
+    ``first_day`` to ``last_day`` (UTC, both included), one row per day or per assistant.
+
+    Summed in the database: each session's ``usage`` holds its totals, its cost as six-decimal
+    strings cast to a decimal before summing. A session counts on the day it was created."""
+    start = datetime.combine(first_day, time.min, tzinfo=UTC)
+    rows = (
+        sessions.filter(created_at__gte=start, created_at__lt=start + _days(first_day, last_day))
+        .annotate(day=TruncDate("created_at", tzinfo=UTC))
+        .values(*GROUPINGS[group_by])
+        .annotate(sessions=Count("pk"), **_usage_sums())
+        .order_by(*GROUPINGS[group_by][::-1])
+    )
+    return [_report_row(row) for row in rows]
+
+
+def _days(first_day: date, last_day: date) -> timedelta:
+    return timedelta(days=(last_day - first_day).days + 1)
+
+
+def _usage_sums() -> dict[str, Any]:
+    units = {
+        key: Coalesce(Sum(Cast(KeyTextTransform(key, "usage"), FloatField())), 0.0)
+        for key in empty_usage()
+    }
+    money = {
+        f"cost_{kind}": Coalesce(
+            Sum(Cast(KT(f"usage__cost__{kind}"), MONEY)), Decimal(0), output_field=MONEY
+        )
+        for kind in pricing.KINDS
+    }
+    return {**units, **money}
+
+
+def _report_row(row: dict[str, Any]) -> dict[str, Any]:
+    cost = pricing.cost_sum({kind: row.pop(f"cost_{kind}") for kind in pricing.KINDS})
+    for key in INTEGER_USAGE_KEYS:
+        row[key] = round(row[key])
+    row["stt_audio_seconds"] = round(row["stt_audio_seconds"], 3)
+    if "assistant__name" in row:
+        row["assistant_name"] = row.pop("assistant__name")
+    return {**row, "cost": cost}
+
+
+def usage_report_totals(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """The sum of a report's rows."""
+    totals: dict[str, Any] = {"sessions": sum(row["sessions"] for row in rows)}
+    for key in empty_usage():
+        totals[key] = sum(row[key] for row in rows)
+    totals["stt_audio_seconds"] = round(totals["stt_audio_seconds"], 3)
+    totals["cost"] = pricing.cost_sum(*(row["cost"] for row in rows))
+    return totals

@@ -3,7 +3,7 @@ POST sessions/<id>/end/, and POST on the "session-messages" URL."""
 
 from django.urls import path
 
-from sessions.api import live, views
+from sessions.api import live, usage, views
 
 urlpatterns = [
     path("sessions/", views.SessionListView.as_view(), name="session-list"),
@@ -15,4 +15,5 @@ urlpatterns = [
     ),
     path("sessions/<uuid:pk>/end/", live.SessionEndView.as_view(), name="session-end"),
     path("sessions/<uuid:pk>/token/", live.SessionTokenView.as_view(), name="session-token"),
+    path("usage/", usage.UsageView.as_view(), name="usage"),
 ]

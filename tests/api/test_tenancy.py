@@ -59,6 +59,7 @@ OPERATIONS = [
     ("get", "/api/v1/discord/bots/{bot}/bindings/{binding}/", None),
     ("patch", "/api/v1/discord/bots/{bot}/bindings/{binding}/", {"enabled": False}),
     ("delete", "/api/v1/discord/bots/{bot}/bindings/{binding}/", None),
+    ("get", "/api/v1/usage/", None),
 ]
 LIVE = [
     ("post", "/api/v1/sessions/{session}/messages/", {"content": "hello"}),
@@ -100,6 +101,8 @@ FOREIGN = [
         if path.startswith("/api/v1/discord/bots/{bot}/")
     ),
     *((method, path, body, 404) for method, path, body in LIVE),
+    ("get", "/api/v1/usage/", None, 200),
+    ("get", "/api/v1/usage/?group_by=assistant", None, 200),
 ]
 
 
