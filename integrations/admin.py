@@ -10,8 +10,9 @@ from django.contrib import admin
 from django.utils import timezone
 
 from assistants.admin_scoping import OrganizationScopedAdmin
+from integrations import pricing
 from integrations.credentials import validate_organization_base_url
-from integrations.models import NotionConnection, ProviderCredential
+from integrations.models import NotionConnection, Price, ProviderCredential
 
 
 class WriteOnlySecretForm(forms.ModelForm):
@@ -112,3 +113,41 @@ class ProviderCredentialAdmin(OrganizationScopedAdmin):
         if request.user.is_superuser:
             return self.readonly_fields
         return [*self.readonly_fields, "base_url"]
+
+
+@admin.register(Price)
+class PriceAdmin(admin.ModelAdmin):
+    """The platform's prices (integrations/pricing.py): superusers only. A row overrides the
+    settings' price of its model from the next stored message on; "default" prices every model
+    of its kind without a row or a settings price of its own."""
+
+    list_display = ["kind", "model", "price", "output_price", "updated_at"]
+    list_filter = ["kind"]
+    search_fields = ["model"]
+    readonly_fields = ["updated_at", "settings_price"]
+    fields = ["kind", "model", "price", "output_price", "settings_price", "updated_at"]
+
+    @admin.display(description="Price in settings")
+    def settings_price(self, obj: Price) -> str:
+        """What this model costs without the row (settings.PRICES), for comparison."""
+        rate = pricing.rate(pricing.settings_prices(), obj.kind, obj.model)
+        return f"{rate.input} / {rate.output}" if obj.kind == Price.Kind.LLM else str(rate.input)
+
+    def delete_queryset(self, request: Any, queryset: Any) -> None:
+        super().delete_queryset(request, queryset)  # a bulk delete skips Price.delete()
+        pricing.forget_price_table()
+
+    def has_module_permission(self, request: Any) -> bool:
+        return bool(request.user.is_active and request.user.is_superuser)
+
+    def has_view_permission(self, request: Any, obj: Any = None) -> bool:
+        return self.has_module_permission(request)
+
+    def has_add_permission(self, request: Any) -> bool:
+        return self.has_module_permission(request)
+
+    def has_change_permission(self, request: Any, obj: Any = None) -> bool:
+        return self.has_module_permission(request)
+
+    def has_delete_permission(self, request: Any, obj: Any = None) -> bool:
+        return self.has_module_permission(request)

@@ -89,7 +89,7 @@ def price_table() -> PriceTable:
     """Settings' prices with the operators' rows on top, cached for ``CACHE_SECONDS``."""
     table: PriceTable | None = cache.get(PRICE_TABLE_CACHE_KEY)
     if table is None:
-        table = _settings_prices()
+        table = settings_prices()
         for row in Price.objects.all():
             output = row.output_price if row.output_price is not None else Decimal(0)
             table.setdefault(row.kind, {})[row.model] = Rate(row.price, output)
@@ -97,7 +97,8 @@ def price_table() -> PriceTable:
     return table
 
 
-def _settings_prices() -> PriceTable:
+def settings_prices() -> PriceTable:
+    """``settings.PRICES`` alone, without the operators' rows."""
     return {
         kind: {
             model: Rate(Decimal(price["input"]), Decimal(price.get("output", "0")))
@@ -105,6 +106,11 @@ def _settings_prices() -> PriceTable:
         }
         for kind in KINDS
     }
+
+
+def forget_price_table() -> None:
+    """Empty the cache: the next cost is computed with the prices stored now."""
+    cache.delete(PRICE_TABLE_CACHE_KEY)
 
 
 def rate(table: PriceTable, kind: str, model: str) -> Rate:

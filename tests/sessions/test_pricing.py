@@ -8,14 +8,23 @@ import pytest
 from channels.db import database_sync_to_async
 from django.core.cache import cache
 from django.test import override_settings
+from django.urls import reverse
 from prometheus_client import REGISTRY
 from rest_framework.test import APIClient
 
+from assistants.models import Membership
+from assistants.services import staff_grant_permissions
 from integrations import pricing
 from integrations.models import Price
 from sessions.models import Message, Session
 from sessions.runtime.store import usage_totals
-from tests.factories import AssistantFactory, SessionFactory, append_message
+from tests.factories import (
+    AssistantFactory,
+    MembershipFactory,
+    SessionFactory,
+    UserFactory,
+    append_message,
+)
 from tests.sessions.live import LiveClient, silence_pcm, voiced_pcm
 
 pytestmark = pytest.mark.django_db
@@ -266,3 +275,80 @@ def test_a_rest_text_turn_stores_the_llm_cost(providers, session, private_key):
     }
     assert reply["usage"]["cost"] == stored.usage["cost"]  # the transcript API shows it
     assert Session.objects.unscoped().get(pk=session.pk).usage["cost"] == stored.usage["cost"]
+
+
+# ---- the admin --------------------------------------------------------------------------------
+
+
+def _staff_owner(organization):
+    user = UserFactory(username="staff-owner")
+    staff_grant_permissions(user=user)
+    MembershipFactory(user=user, organization=organization, role=Membership.Role.OWNER)
+    return user
+
+
+def test_a_superuser_sets_a_price_in_the_admin_and_the_next_message_uses_it(admin_client):
+    session = SessionFactory(assistant=AssistantFactory(voice_model="eleven_turbo_v2_5"))
+    append_message(session_id=session.id, role="assistant", usage=USAGE)  # caches the table
+
+    response = admin_client.post(
+        reverse("admin:integrations_price_add"),
+        {"kind": "tts", "model": "eleven_turbo_v2_5", "price": "20.5", "output_price": ""},
+    )
+
+    assert response.status_code == 302, response.content.decode()[:2000]
+    message = append_message(session_id=session.id, role="assistant", usage=USAGE)
+    assert message.usage["cost"]["tts"] == "0.006355"  # 310 characters at 20.50 per 1M
+    page = admin_client.get(reverse("admin:integrations_price_changelist")).content.decode()
+    assert "eleven_turbo_v2_5" in page
+
+
+def test_the_admin_refuses_an_llm_price_without_output_price(admin_client):
+    response = admin_client.post(
+        reverse("admin:integrations_price_add"), {"kind": "llm", "model": "x", "price": "1"}
+    )
+
+    assert response.status_code == 200
+    assert "An LLM price needs an output price." in response.content.decode()
+    assert not Price.objects.exists()
+
+
+def test_a_bulk_delete_in_the_admin_restores_the_settings_price(admin_client):
+    Price.objects.create(kind="llm", model="gpt-4o-mini", price=1, output_price=4)
+    assert pricing.usage_cost(USAGE, MINI)["llm"] == "0.001520"
+
+    response = admin_client.post(
+        reverse("admin:integrations_price_changelist"),
+        {
+            "action": "delete_selected",
+            "_selected_action": list(Price.objects.values_list("pk", flat=True)),
+            "post": "yes",
+        },
+    )
+
+    assert response.status_code == 302
+    assert pricing.usage_cost(USAGE, MINI)["llm"] == "0.000228"
+
+
+def test_only_superusers_see_prices(client, org):
+    Price.objects.create(kind="stt", model="whisper-1", price=1)
+    client.force_login(_staff_owner(org))
+
+    assert client.get(reverse("admin:integrations_price_changelist")).status_code == 403
+    assert client.get(reverse("admin:integrations_price_add")).status_code == 403
+    assert "Prices" not in client.get(reverse("admin:index")).content.decode()
+
+
+def test_the_session_admin_shows_cost(client, org):
+    session = SessionFactory(assistant=AssistantFactory(organization=org))
+    append_message(session_id=session.id, role="assistant", content="hi", usage=USAGE)
+    SessionFactory(assistant=AssistantFactory(organization=org))  # nothing used yet
+    client.force_login(_staff_owner(org))
+
+    listing = client.get(reverse("admin:voice_sessions_session_changelist")).content.decode()
+    detail = client.get(
+        reverse("admin:voice_sessions_session_change", args=[session.pk])
+    ).content.decode()
+
+    assert "$0.015853" in listing and "$0.000000" in listing
+    assert "$0.015853 (LLM $0.000228, TTS $0.015500, STT $0.000125)" in detail
