@@ -13,7 +13,7 @@ from django.urls import path
 from django.views.decorators.http import require_POST
 
 from assistants.models import Assistant
-from frontend import selectors
+from frontend import selectors, transcripts
 from frontend.organizations import DashboardRequest, member_required
 from frontend.templatetags.dashboard import CHANNELS
 from sessions.models import Session
@@ -109,14 +109,14 @@ def _session_of(request: DashboardRequest, pk: str) -> Session:
 
 
 def _live_context(session: Session) -> dict[str, Any]:
-    entries = selectors.transcript(session)
+    entries = transcripts.transcript(session)
     return {
         "session": session,
         "entries": entries,
-        "version": selectors.transcript_version(session, entries),
+        "version": transcripts.transcript_version(session, entries),
         "live": not session.is_over,
         "poll_seconds": POLL_SECONDS,
-        "segments": selectors.LATENCY_SEGMENTS,
+        "segments": transcripts.LATENCY_SEGMENTS,
     }
 
 
