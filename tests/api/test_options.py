@@ -11,6 +11,7 @@ from integrations.models import NotionConnection
 from tests.api.conftest import client_for, error_of
 from tests.factories import ApiKeyFactory, AssistantFactory, SessionFactory
 from voicebridge.services import discord_binding_create, discord_bot_create
+from webhooks.models import Delivery, Event, WebhookEndpoint, new_secret
 
 
 @pytest.fixture
@@ -22,6 +23,11 @@ def ids(org, private_key) -> dict:
         organization=org, name="bot", application_id="1300000000000000001", token="t.o.k"
     )
     binding = discord_binding_create(bot=bot, guild_id="1300000000000000002", assistant=assistant)
+    endpoint = WebhookEndpoint.objects.create(
+        organization=org, url="https://hooks.example.com/a", secret=new_secret()
+    )
+    event = Event.objects.create(organization=org, type="message.created", payload={})
+    delivery = Delivery.objects.create(event=event, endpoint=endpoint)
     return {
         "assistants": assistant.id,
         "sessions": SessionFactory(assistant=assistant).id,
@@ -29,6 +35,8 @@ def ids(org, private_key) -> dict:
         "notion": notion.id,
         "bots": bot.id,
         "bindings": binding.id,
+        "endpoints": endpoint.id,
+        "deliveries": delivery.id,
     }
 
 

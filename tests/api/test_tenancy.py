@@ -28,9 +28,11 @@ from tests.api.conftest import client_for, error_of
 from tests.factories import ApiKeyFactory, AssistantFactory, MessageFactory, SessionFactory
 from voicebridge.models import DiscordBinding, DiscordBot
 from voicebridge.services import discord_binding_create, discord_bot_create
+from webhooks.models import Delivery, Event, WebhookEndpoint, new_secret
 
 DISCORD_BOT = {"name": "new", "application_id": "1300000000000000999", "token": "t.o.k"}
 DISCORD_BINDING = {"guild_id": "1300000000000000998", "assistant_id": "{assistant}"}
+WEBHOOK_ENDPOINT = {"url": "https://hooks.example.com/voice"}
 OPERATIONS = [
     ("get", "/api/v1/assistants/", None),
     ("post", "/api/v1/assistants/", {"name": "new"}),
@@ -60,6 +62,14 @@ OPERATIONS = [
     ("patch", "/api/v1/discord/bots/{bot}/bindings/{binding}/", {"enabled": False}),
     ("delete", "/api/v1/discord/bots/{bot}/bindings/{binding}/", None),
     ("get", "/api/v1/usage/", None),
+    ("get", "/api/v1/webhooks/endpoints/", None),
+    ("post", "/api/v1/webhooks/endpoints/", WEBHOOK_ENDPOINT),
+    ("get", "/api/v1/webhooks/endpoints/{endpoint}/", None),
+    ("patch", "/api/v1/webhooks/endpoints/{endpoint}/", {"description": "changed"}),
+    ("delete", "/api/v1/webhooks/endpoints/{endpoint}/", None),
+    ("post", "/api/v1/webhooks/endpoints/{endpoint}/rotate-secret/", None),
+    ("get", "/api/v1/webhooks/endpoints/{endpoint}/deliveries/", None),
+    ("post", "/api/v1/webhooks/endpoints/{endpoint}/deliveries/{delivery}/redeliver/", None),
 ]
 LIVE = [
     ("post", "/api/v1/sessions/{session}/messages/", {"content": "hello"}),
@@ -103,6 +113,13 @@ FOREIGN = [
     *((method, path, body, 404) for method, path, body in LIVE),
     ("get", "/api/v1/usage/", None, 200),
     ("get", "/api/v1/usage/?group_by=assistant", None, 200),
+    ("get", "/api/v1/webhooks/endpoints/", None, 200),
+    ("post", "/api/v1/webhooks/endpoints/", {**WEBHOOK_ENDPOINT, "organization": "{org}"}, 400),
+    *(
+        (method, path, body, 404)
+        for method, path, body in OPERATIONS
+        if path.startswith("/api/v1/webhooks/endpoints/{endpoint}/")
+    ),
 ]
 
 
@@ -124,6 +141,11 @@ def world(org):
         organization=org, name="A's bot", application_id="1300000000000000001", token="t.o.k"
     )
     binding = discord_binding_create(bot=bot, guild_id="1300000000000000002", assistant=assistant)
+    endpoint = WebhookEndpoint.objects.create(
+        organization=org, url="https://hooks.example.com/a", secret=new_secret()
+    )
+    event = Event.objects.create(organization=org, type="message.created", payload={"of": "A"})
+    delivery = Delivery.objects.create(event=event, endpoint=endpoint, status="failed")
     ids = {
         "org": org.id,
         "assistant": assistant.id,
@@ -132,6 +154,8 @@ def world(org):
         "notion": notion.id,
         "bot": bot.id,
         "binding": binding.id,
+        "endpoint": endpoint.id,
+        "delivery": delivery.id,
     }
     return SimpleNamespace(
         org=org, key=key, raw_key=raw_key, public_key=public_key, ids=ids, name=org.name
@@ -163,6 +187,8 @@ def snapshot() -> list:
         list(NotionConnection.objects.unscoped().order_by("pk").values("pk", "name", "status")),
         list(DiscordBot.objects.unscoped().order_by("pk").values("pk", "name", "enabled")),
         list(DiscordBinding.objects.unscoped().order_by("pk").values()),
+        list(WebhookEndpoint.objects.unscoped().order_by("pk").values("pk", "url", "secret")),
+        list(Delivery.objects.unscoped().order_by("pk").values()),
     ]
 
 
