@@ -27,6 +27,10 @@ migrate: $(VENV)/.installed-base
 run: migrate
 	DEBUG=$${DEBUG:-1} $(BIN)/python manage.py collectstatic --noinput -v0
 	DEBUG=$${DEBUG:-1} $(BIN)/python manage.py bootstrap_demo --base-url http://$(HOST):$(PORT)
+	@# The background worker (webhook deliveries, docs/WEBHOOKS.md) runs beside the server and
+	@# stops with it.
+	DEBUG=$${DEBUG:-1} $(BIN)/python manage.py db_worker --no-reload & worker=$$!; \
+	trap 'kill $$worker 2>/dev/null; wait $$worker' EXIT; trap 'exit 130' INT TERM; \
 	DEBUG=$${DEBUG:-1} $(BIN)/python -m config.server --simulate-missing-providers \
 		--host $(HOST) --port $(PORT)
 

@@ -44,7 +44,7 @@ def membership_add(*, organization: Organization, user, role: str = Membership.R
     return membership
 
 
-STAFF_APPS = ("assistants", "voice_sessions", "integrations", "voicebridge")
+STAFF_APPS = ("assistants", "voice_sessions", "integrations", "voicebridge", "webhooks")
 
 
 def staff_grant_permissions(*, user) -> None:

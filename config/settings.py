@@ -366,17 +366,24 @@ LOGGING = {
 TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}}
 # Webhooks (webhooks/, docs/WEBHOOKS.md). Retry delays in seconds, each the cap of a fully
 # jittered wait (uniform between 0 and it); a delivery is tried once plus once per delay.
-WEBHOOK_RETRY_SCHEDULE_SECONDS: list[float] = [
-    float(v)
-    for v in env.list(
-        "WEBHOOK_RETRY_SCHEDULE_SECONDS",
-        default=["5", "30", "120", "600", "1800", "3600", "10800", "21600", "43200"],
-    )
-]
+_schedule = env.list(
+    "WEBHOOK_RETRY_SCHEDULE_SECONDS",
+    default=["5", "30", "120", "600", "1800", "3600", "10800", "21600", "43200"],
+)
+try:
+    WEBHOOK_RETRY_SCHEDULE_SECONDS: list[float] = [float(v) for v in _schedule]
+except ValueError:
+    raise ImproperlyConfigured(
+        f"WEBHOOK_RETRY_SCHEDULE_SECONDS must be comma-separated seconds, got {_schedule!r}"
+    ) from None
+if any(v < 0 for v in WEBHOOK_RETRY_SCHEDULE_SECONDS):
+    raise ImproperlyConfigured("WEBHOOK_RETRY_SCHEDULE_SECONDS must not be negative")
 WEBHOOK_TIMEOUT_SECONDS = positive_float("WEBHOOK_TIMEOUT_SECONDS", 10.0)
 # An endpoint whose deliveries have all failed for this long is disabled when a delivery has
 # used up its retries (its owners get an email).
 WEBHOOK_DISABLE_AFTER_SECONDS = env.int("WEBHOOK_DISABLE_AFTER_SECONDS", default=24 * 3600)
+if WEBHOOK_DISABLE_AFTER_SECONDS < 0:
+    raise ImproperlyConfigured("WEBHOOK_DISABLE_AFTER_SECONDS must not be negative")
 # Tenant-set webhook URLs never reach loopback, private or link-local addresses unless this is on.
 WEBHOOK_URLS_ALLOW_PRIVATE = env.bool("WEBHOOK_URLS_ALLOW_PRIVATE", default=False)
 # Several server processes on one host share their metrics through this directory.

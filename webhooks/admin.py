@@ -16,6 +16,20 @@ from assistants.admin_scoping import OrganizationScopedAdmin
 from webhooks.models import Delivery, DeliveryAttempt, Event, WebhookEndpoint, new_secret
 from webhooks.services import delivery_redeliver, endpoint_rotate_secret, url_problem
 
+ATTEMPT_FIELDS = ("number", "started_at", "status_code", "latency_ms", "error", "response_excerpt")
+DELIVERY_FIELDS = (
+    "event",
+    "endpoint",
+    "status",
+    "attempts",
+    "next_attempt_at",
+    "last_status_code",
+    "last_error",
+    "succeeded_at",
+    "created_at",
+)
+EVENT_FIELDS = ("id", "organization", "type", "payload", "analysis_pending", "created_at")
+
 
 class EndpointForm(forms.ModelForm):
     url = forms.URLField(max_length=500, assume_scheme="https")
@@ -71,8 +85,8 @@ class AttemptInline(admin.TabularInline):
     model = DeliveryAttempt
     extra = 0
     can_delete = False
-    fields = ["number", "started_at", "status_code", "latency_ms", "error", "response_excerpt"]
-    readonly_fields = fields
+    fields = ATTEMPT_FIELDS
+    readonly_fields = ATTEMPT_FIELDS
 
     def has_add_permission(self, request: Any, obj: Any = None) -> bool:
         return False
@@ -84,18 +98,8 @@ class DeliveryAdmin(OrganizationScopedAdmin):
     list_display = ["event", "endpoint", "status", "attempts", "last_status_code", "created_at"]
     list_filter = ["status"]
     search_fields = ["event__id", "endpoint__url"]
-    fields = [
-        "event",
-        "endpoint",
-        "status",
-        "attempts",
-        "next_attempt_at",
-        "last_status_code",
-        "last_error",
-        "succeeded_at",
-        "created_at",
-    ]
-    readonly_fields = fields
+    fields = DELIVERY_FIELDS
+    readonly_fields = DELIVERY_FIELDS
     inlines = [AttemptInline]
     actions = ["redeliver"]
 
@@ -118,8 +122,8 @@ class EventAdmin(OrganizationScopedAdmin):
     list_display = ["id", "type", "organization", "created_at"]
     list_filter = ["type"]
     search_fields = ["id"]
-    fields = ["id", "organization", "type", "payload", "analysis_pending", "created_at"]
-    readonly_fields = fields
+    fields = EVENT_FIELDS
+    readonly_fields = EVENT_FIELDS
 
     def has_add_permission(self, request: Any) -> bool:
         return False
