@@ -18,10 +18,20 @@ from assistants.validators import validate_metadata
 from sessions.models import Message, Session, empty_usage
 from sessions.overrides import validate_first_message, validate_no_reserved_key, validate_variables
 
+COST = {
+    "type": "object",
+    "description": "US dollars as decimal strings with six places (integrations/pricing.py); "
+    "absent before the first priced message.",
+    "properties": {
+        "currency": {"type": "string", "enum": ["USD"]},
+        **{kind: {"type": "string", "example": "0.000228"} for kind in ("llm", "tts", "stt")},
+        "total": {"type": "string", "description": "llm + tts + stt."},
+    },
+}
 UsageOutput = typed_json(
     {
         "type": "object",
-        "properties": {key: {"type": "number"} for key in empty_usage()},
+        "properties": {key: {"type": "number"} for key in empty_usage()} | {"cost": COST},
         "additionalProperties": {},
     },
     serializers.JSONField,

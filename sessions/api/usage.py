@@ -3,7 +3,7 @@ assistant. Money follows integrations/pricing.py: US dollars as six-decimal stri
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Any
 
 from django.utils import timezone
@@ -37,6 +37,8 @@ class UsageQuerySerializer(StrictSerializer):
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         last = attrs.get("to") or timezone.now().date()
         first = attrs.get("from") or last - timedelta(days=DEFAULT_DAYS - 1)
+        if last >= date.max:  # the range ends at midnight after `to`
+            raise serializers.ValidationError({"to": f"Must be before {date.max}."})
         if first > last:
             raise serializers.ValidationError({"from": "Must be on or before `to`."})
         if (last - first).days + 1 > MAX_DAYS:

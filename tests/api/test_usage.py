@@ -181,6 +181,7 @@ def test_max_range_is_366_days(api, org):
         ({"from": "2026-11-05", "to": "2026-11-04"}, "from"),
         ({"group_by": "week"}, "group_by"),
         ({"groupby": "day"}, "groupby"),
+        ({"from": "9999-12-31", "to": "9999-12-31"}, "to"),
     ],
 )
 def test_bad_parameters_are_400_with_field_messages(api, org, params, field):
@@ -225,3 +226,17 @@ def test_documented_in_the_schema(api):
     assert {"200", "400", "401", "403", "429"} <= set(operation["responses"])
     cost_schema = schema["components"]["schemas"]["Cost"]
     assert set(cost_schema["properties"]) == {"currency", "llm", "tts", "stt", "total"}
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"from": "0001-01-01", "to": "0001-01-01"},
+        {"from": "9999-12-29", "to": "9999-12-30", "group_by": "assistant"},
+    ],
+)
+def test_the_ends_of_the_calendar_are_empty_not_errors(api, org, params):
+    response = api.get(URL, params)
+
+    assert response.status_code == 200, response.content
+    assert response.json()["groups"] == []
