@@ -7,7 +7,7 @@ from sessions.models import Message, Session
 
 def _usd(usage: dict | None, kind: str = "total") -> str:
     """A stored cost as "$0.001234" (integrations/pricing.py); "$0.000000" before any."""
-    amounts: dict[str, str] = {**pricing.session_cost(usage)}
+    amounts = {name: str(value) for name, value in pricing.session_cost(usage).items()}
     return f"${amounts[kind]}"
 
 
