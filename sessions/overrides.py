@@ -58,8 +58,8 @@ def validate_first_message(value: Any) -> None:
         raise ValidationError(f"Must be a string of at most {MAX_FIRST_MESSAGE_CHARS} characters.")
 
 
-def validate_no_reserved_key(metadata: dict[str, Any]) -> None:
-    if RESERVED_KEY in metadata:
+def validate_no_reserved_key(metadata: Any) -> None:
+    if isinstance(metadata, dict) and RESERVED_KEY in metadata:
         raise ValidationError(
             f'"{RESERVED_KEY}" is reserved in metadata: send overrides in the "overrides" field.'
         )

@@ -45,13 +45,17 @@ def url_problem(url: str) -> str | None:
     """Why an organization's custom tool may not call ``url``, or None if it may.
 
     Sync (DNS): for validation when the tool is saved."""
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:  # "http://[::1", "http://host:99999"
+        return "The server URL is not a valid URL."
     if parts.scheme not in {"http", "https"} or not parts.hostname:
         return "The server URL must be http:// or https:// with a host name."
     if settings.CUSTOM_TOOLS_ALLOW_PRIVATE_URLS:
         return None
     try:
-        addresses = _addresses_of(parts.hostname, parts.port or 443)
+        addresses = _addresses_of(parts.hostname, port or 443)
     except (OSError, UnicodeError, ValueError):
         return f"The host {parts.hostname} could not be resolved, so it cannot be checked."
     if any(not _is_public(address) for address in addresses):

@@ -59,7 +59,8 @@ INVALID = [
     ({"variables": ["a"]}, ["overrides", "variables"], "Must be a JSON object"),
     ({"first_message": "x" * 2001}, ["overrides", "first_message"], "at most 2000"),
     ({"first_message": 5}, ["overrides", "first_message"], "Not a valid string"),
-    ({"metadata": "x"}, ["overrides", "metadata"], ""),
+    ({"metadata": "x"}, ["overrides", "metadata"], "Must be a JSON object"),
+    ({"metadata": 49896175}, ["overrides", "metadata"], "Must be a JSON object"),
     ({"metadata": {"overrides": {}}}, ["overrides", "metadata"], "is reserved"),
     ({"voice": "x"}, ["overrides", "voice"], "Unknown field"),
 ]

@@ -58,6 +58,8 @@ REFUSED = [
     ({**TOOL, "timeout_seconds": 31}, "timeout_seconds must be 1 to 30"),
     ({**TOOL, "timeout_seconds": "10"}, "timeout_seconds must be a number"),
     ({**TOOL, "server_url": "ftp://93.184.215.14/"}, "must be http:// or https://"),
+    ({**TOOL, "server_url": "http://[::1/"}, "is not a valid URL"),
+    ({**TOOL, "server_url": "http://93.184.215.14:99999/"}, "is not a valid URL"),
     ({**TOOL, "server_url": "http://127.0.0.1:8000/tools"}, "is not a public address"),
     ({**TOOL, "server_url": "http://localhost/tools"}, "is not a public address"),
     ({**TOOL, "server_url": "http://10.1.2.3/tools"}, "is not a public address"),
