@@ -40,21 +40,22 @@ logger = logging.getLogger(__name__)
 def url_problem(url: str) -> str | None:
     """Why a tenant's webhook URL may not be used now, or None if it may (checked when saved
     and again before every attempt: a host may resolve elsewhere later)."""
-    parts = urlsplit(url)
-    if parts.scheme not in {"http", "https"} or not parts.hostname:
+    try:
+        parts = urlsplit(url)
+        host, port = parts.hostname, parts.port
+    except ValueError:
+        return "the URL is malformed"
+    if parts.scheme not in {"http", "https"} or not host:
         return "the URL must be http:// or https:// with a host name"
     if settings.WEBHOOK_URLS_ALLOW_PRIVATE:
         return None
     try:
-        addresses = _addresses_of(parts.hostname, parts.port or 443)
+        addresses = _addresses_of(host, port or 443)
     except (OSError, UnicodeError):
-        return f"the host {parts.hostname} could not be resolved"
+        return f"the host {host} could not be resolved"
     private = sorted({str(a) for a in addresses if not _is_public(a)})
     if private:
-        return (
-            f"the host {parts.hostname} resolves to {', '.join(private)}, which is not a public"
-            " address"
-        )
+        return f"the host {host} resolves to {', '.join(private)}, which is not a public address"
     return None
 
 

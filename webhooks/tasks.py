@@ -9,6 +9,7 @@ is attempted once per scheduled attempt. Every attempt of a delivery carries the
 from __future__ import annotations
 
 import json
+import logging
 import time
 from datetime import datetime
 from typing import Any
@@ -23,6 +24,7 @@ from standardwebhooks import Webhook
 from webhooks.models import Delivery, DeliveryAttempt, Event
 from webhooks.services import delivery_settle, event_release, url_problem
 
+logger = logging.getLogger(__name__)
 EXCERPT_BYTES = 1024
 USER_AGENT = "voice-platform-webhooks/1"
 
@@ -118,6 +120,10 @@ def analyze_event(event_id: str) -> None:
     if event is None:
         return
     report = event.payload["data"]["report"]
-    report.update(analyze_report(event.payload["data"]["session"]["assistant_id"], report))
+    try:
+        report.update(analyze_report(event.payload["data"]["session"]["assistant_id"], report))
+    except Exception:  # the report must go out even if the analysis breaks
+        logger.exception("analysis of %s failed", event_id)
+        report.update(summary=None, structured_data=None, analysis_errors=["analysis failed"])
     Event.objects.unscoped().filter(pk=event_id).update(payload=event.payload)
     event_release(event=event)
