@@ -67,6 +67,20 @@ class LiveClient:
                 if kind == "close":
                     raise AssertionError(f"closed ({value}) while waiting for {event_type}")
 
+    async def expect_reply(self, timeout: float = 5) -> dict:
+        """The next new reply: an ``assistant-message`` for a message not announced before.
+        (A reply cut after it was complete is announced again, as heard, when the user speaks
+        over its audio: that is not the answer to what they said.)"""
+        announced = {
+            value["message_id"]
+            for kind, value in self.frames
+            if kind == "event" and value["type"] == "assistant-message"
+        }
+        while True:
+            event = await self.expect("assistant-message", timeout)
+            if event["message_id"] not in announced:
+                return event
+
     async def no_more_output(self, seconds: float = 0.3) -> bool:
         return await self.comm.receive_nothing(seconds)
 

@@ -30,7 +30,7 @@ async def test_a_newer_connection_takes_the_session_over(providers, session):
     assert notice["code"] == "session_taken_over"
     assert (await older.next())[1] == 4409  # closed: ("close", 4409)
     await newer.send(type="user-message", content="Still there?")
-    assert (await newer.expect("assistant-message"))["content"] == "Second answer."
+    assert (await newer.expect_reply())["content"] == "Second answer."
     await newer.disconnect()
 
 
