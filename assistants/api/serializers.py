@@ -50,9 +50,11 @@ ASSISTANT_WRITABLE_FIELDS = [
     "max_duration_seconds",
     "end_call_phrases",
     "tools",
-    "custom_tools",
     "metadata",
 ]
+# Settings of the API only: the dashboard's builder (frontend/forms/assistant.py, which edits
+# ASSISTANT_WRITABLE_FIELDS) leaves them as they are.
+API_ONLY_FIELDS = ["custom_tools"]
 
 
 class AssistantInputSerializer(StrictModelSerializer):
@@ -83,7 +85,7 @@ class AssistantInputSerializer(StrictModelSerializer):
 
     class Meta:
         model = Assistant
-        fields = ASSISTANT_WRITABLE_FIELDS
+        fields = [*ASSISTANT_WRITABLE_FIELDS, *API_ONLY_FIELDS]
 
 
 class AssistantOutputSerializer(serializers.ModelSerializer):
@@ -95,7 +97,7 @@ class AssistantOutputSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Assistant
-        fields = ["id", *ASSISTANT_WRITABLE_FIELDS, "created_at", "updated_at"]
+        fields = ["id", *ASSISTANT_WRITABLE_FIELDS, *API_ONLY_FIELDS, "created_at", "updated_at"]
         read_only_fields = fields
 
 
