@@ -10,7 +10,6 @@ import uuid
 from typing import Any
 
 from django.conf import settings
-from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator
 from django.db import models
@@ -106,10 +105,6 @@ class ProviderCredential(models.Model):
         return f"{self.get_provider_display()} key of {self.organization}"
 
 
-#: where integrations/pricing.py caches the merged price table; a saved Price empties it
-PRICE_TABLE_CACHE_KEY = "pricing:table:v1"
-
-
 class Price(models.Model):
     """An operator's price for one model, overriding ``settings.PRICES`` (integrations/pricing.py).
 
@@ -152,12 +147,16 @@ class Price(models.Model):
         return f"{self.kind} {self.model}"
 
     def save(self, *args: Any, **kwargs: Any) -> None:
+        from integrations.pricing import forget_price_table  # pricing imports this module
+
         super().save(*args, **kwargs)
-        cache.delete(PRICE_TABLE_CACHE_KEY)  # the next cost is computed with the new price
+        forget_price_table()  # this process prices the next message with the new price
 
     def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
+        from integrations.pricing import forget_price_table
+
         deleted = super().delete(*args, **kwargs)
-        cache.delete(PRICE_TABLE_CACHE_KEY)
+        forget_price_table()
         return deleted
 
     def clean(self) -> None:

@@ -13,22 +13,24 @@ add up to the total, in a message and in a session.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, TypedDict
 
 from django.conf import settings
-from django.core.cache import cache
 
-from integrations.models import PRICE_TABLE_CACHE_KEY, Price
+from integrations.models import Price
 
 CURRENCY = "USD"
 KINDS = ("llm", "tts", "stt")
 MICRO = Decimal("0.000001")
 MILLION = Decimal(1_000_000)
 SECONDS_PER_MINUTE = Decimal(60)
-# Long enough to spare the database a read per message, short enough that an edit made while
-# the cache could not be emptied (another host's local memory) is soon seen everywhere.
+# Each process keeps the table in its own memory: pricing a message never waits on Redis (nor
+# fails with it). Long enough to spare the database a read per message; short enough that a
+# price saved in another process (the admin's) is used everywhere within a minute. The
+# process that saves a price forgets its copy at once (Price.save).
 CACHE_SECONDS = 60
 
 
@@ -62,6 +64,7 @@ class Models:
 
 
 PriceTable = dict[str, dict[str, Rate]]
+_cached: tuple[float, PriceTable | None] = (0.0, None)
 
 
 def money(amount: Decimal | str | int | float) -> str:
@@ -86,14 +89,15 @@ def _cost(llm: Decimal, tts: Decimal, stt: Decimal) -> Cost:
 
 
 def price_table() -> PriceTable:
-    """Settings' prices with the operators' rows on top, cached for ``CACHE_SECONDS``."""
-    table: PriceTable | None = cache.get(PRICE_TABLE_CACHE_KEY)
-    if table is None:
+    """Settings' prices with the operators' rows on top, kept for ``CACHE_SECONDS``."""
+    global _cached
+    loaded_at, table = _cached
+    if table is None or time.monotonic() - loaded_at > CACHE_SECONDS:
         table = settings_prices()
         for row in Price.objects.all():
             output = row.output_price if row.output_price is not None else Decimal(0)
             table.setdefault(row.kind, {})[row.model] = Rate(row.price, output)
-        cache.set(PRICE_TABLE_CACHE_KEY, table, CACHE_SECONDS)
+        _cached = (time.monotonic(), table)
     return table
 
 
@@ -109,8 +113,9 @@ def settings_prices() -> PriceTable:
 
 
 def forget_price_table() -> None:
-    """Empty the cache: the next cost is computed with the prices stored now."""
-    cache.delete(PRICE_TABLE_CACHE_KEY)
+    """Empty this process's cache: its next cost is computed with the prices stored now."""
+    global _cached
+    _cached = (0.0, None)
 
 
 def rate(table: PriceTable, kind: str, model: str) -> Rate:

@@ -6,7 +6,6 @@ from decimal import Decimal
 
 import pytest
 from channels.db import database_sync_to_async
-from django.core.cache import cache
 from django.test import override_settings
 from django.urls import reverse
 from prometheus_client import REGISTRY
@@ -40,9 +39,9 @@ USAGE = {
 
 @pytest.fixture(autouse=True)
 def fresh_price_cache():
-    cache.delete("pricing:table:v1")
+    pricing.forget_price_table()
     yield
-    cache.delete("pricing:table:v1")
+    pricing.forget_price_table()
 
 
 def test_cost_of_a_message_at_list_prices():
