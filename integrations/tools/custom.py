@@ -28,6 +28,8 @@ import aiohttp
 from aiohttp.abc import AbstractResolver, ResolveResult
 from aiohttp.resolver import ThreadedResolver
 from django.conf import settings
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import best_match
 
 from integrations.credentials import _addresses_of, _is_public
 from integrations.http import tls_context
@@ -100,6 +102,9 @@ class CustomTool:
     signing_secret: str = field(repr=False)
 
     async def run(self, arguments: dict[str, Any], context: ToolContext) -> ToolOutcome:
+        if problem := best_match(Draft202012Validator(self.parameters).iter_errors(arguments)):
+            # the model may retry with better arguments; the customer's server never sees these
+            return ToolOutcome(ok=False, error=f"Invalid arguments: {problem.message[:300]}")
         body = json.dumps(self._payload(arguments, context), separators=(",", ":"))
         status, content = await self._post(body)
         return _outcome(status, content)

@@ -202,6 +202,22 @@ async def test_a_failing_tool_is_a_clear_error_and_the_turn_goes_on(
     await client.disconnect()
 
 
+async def test_arguments_off_the_tools_schema_never_reach_the_server(
+    providers, private_urls_allowed, tool_server, org
+):
+    session = await database_sync_to_async(session_with_tool)(
+        org, tool_server, tool_server.url("ok")
+    )
+    wrong = {"tool_calls": [{"name": "lookup_order", "arguments": {"order": 42}}]}
+    client = await ask(providers, session, wrong, {"text": "Which order?"})
+    result = await client.expect("tool-result")
+    assert result["ok"] is False
+    assert result["error"] == "Invalid arguments: 'order_id' is a required property"
+    await client.expect("assistant-message")
+    assert tool_server.calls == []
+    await client.disconnect()
+
+
 async def test_a_call_of_an_interrupted_generation_never_reaches_the_server(
     providers, private_urls_allowed, tool_server, org
 ):
