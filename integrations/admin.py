@@ -118,8 +118,9 @@ class ProviderCredentialAdmin(OrganizationScopedAdmin):
 @admin.register(Price)
 class PriceAdmin(admin.ModelAdmin):
     """The platform's prices (integrations/pricing.py): superusers only. A row overrides the
-    settings' price of its model from the next stored message on; "default" prices every model
-    of its kind without a row or a settings price of its own."""
+    settings' price of its model for the messages stored from then on (every server process
+    uses it within a minute); "default" prices every model of its kind without a price of its
+    own."""
 
     list_display = ["kind", "model", "price", "output_price", "updated_at"]
     list_filter = ["kind"]

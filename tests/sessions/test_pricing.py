@@ -103,6 +103,17 @@ def test_an_operators_price_overrides_the_settings_and_is_seen_at_once():
     assert pricing.usage_cost(USAGE, MINI)["llm"] == "0.000228"
 
 
+def test_a_price_saved_by_another_process_is_used_once_the_cached_table_expires(monkeypatch):
+    assert pricing.usage_cost(USAGE, MINI)["llm"] == "0.000228"
+    price = Price(kind="llm", model="gpt-4o-mini", price=1, output_price=4)
+    super(Price, price).save()  # stored as another process would: this one's copy is kept
+
+    assert pricing.usage_cost(USAGE, MINI)["llm"] == "0.000228"
+    later = pricing.time.monotonic() + pricing.CACHE_SECONDS + 1
+    monkeypatch.setattr(pricing.time, "monotonic", lambda: later)
+    assert pricing.usage_cost(USAGE, MINI)["llm"] == "0.001520"
+
+
 def test_an_operators_default_prices_every_unlisted_model():
     Price.objects.create(kind="tts", model="default", price=Decimal("10"))
 
