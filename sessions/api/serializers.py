@@ -44,7 +44,7 @@ VariablesField = typed_json(
 
 
 class SessionOverridesInputSerializer(StrictSerializer):
-    """This session's own greeting and prompt variables (sessions/overrides.py)."""
+    """This session's own greeting, prompt variables and metadata."""
 
     first_message = StrictCharField(
         required=False,
