@@ -63,10 +63,10 @@ def base_url_problem(url: str) -> str | None:
     if parts.scheme not in {"http", "https"} or not parts.hostname:
         return "the base URL must be http:// or https:// with a host name"
     try:
-        addresses = _addresses_of(parts.hostname, parts.port or 443)
+        addresses = addresses_of(parts.hostname, parts.port or 443)
     except (OSError, UnicodeError):
         return f"the host {parts.hostname} could not be resolved, so it cannot be checked"
-    private = sorted({str(a) for a in addresses if not _is_public(a)})
+    private = sorted({str(a) for a in addresses if not is_public(a)})
     if private:
         return (
             f"the host {parts.hostname} resolves to {', '.join(private)}, which is not a public"
@@ -76,13 +76,13 @@ def base_url_problem(url: str) -> str | None:
     return None
 
 
-def _addresses_of(host: str, port: int) -> list[ipaddress.IPv4Address | ipaddress.IPv6Address]:
+def addresses_of(host: str, port: int) -> list[ipaddress.IPv4Address | ipaddress.IPv6Address]:
     infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     # getaddrinfo gives "fe80::1%eth0" for scoped addresses; the scope does not change the kind.
     return [ipaddress.ip_address(str(info[4][0]).split("%")[0]) for info in infos]
 
 
-def _is_public(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
+def is_public(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
     if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
         address = address.ipv4_mapped  # ::ffff:127.0.0.1 is 127.0.0.1
     return address.is_global and not address.is_multicast

@@ -31,7 +31,7 @@ from django.conf import settings
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import best_match
 
-from integrations.credentials import _addresses_of, _is_public
+from integrations.credentials import addresses_of, is_public
 from integrations.http import tls_context
 from integrations.tools.base import ToolContext, ToolError, ToolOutcome
 from integrations.tools.signing import signed_headers
@@ -57,10 +57,10 @@ def url_problem(url: str) -> str | None:
     if settings.CUSTOM_TOOLS_ALLOW_PRIVATE_URLS:
         return None
     try:
-        addresses = _addresses_of(parts.hostname, port or 443)
+        addresses = addresses_of(parts.hostname, port or 443)
     except (OSError, UnicodeError, ValueError):
         return f"The host {parts.hostname} could not be resolved, so it cannot be checked."
-    if any(not _is_public(address) for address in addresses):
+    if any(not is_public(address) for address in addresses):
         return (
             f"The host {parts.hostname} is not a public address (loopback, private, link-local"
             " or reserved); the platform operator may allow such URLs with"
@@ -84,7 +84,7 @@ class PublicOnlyResolver(AbstractResolver):
     ) -> list[ResolveResult]:
         results = await self._resolver.resolve(host, port, family)
         for result in results:
-            if not _is_public(ipaddress.ip_address(result["host"].split("%")[0])):
+            if not is_public(ipaddress.ip_address(result["host"].split("%")[0])):
                 raise NonPublicAddress(f"{host} resolves to a non-public address")
         return results
 
@@ -150,7 +150,7 @@ def check_literal_address(url: str) -> None:
         address = ipaddress.ip_address(host)
     except ValueError:
         return  # a name: PublicOnlyResolver checks what it resolves to
-    if not _is_public(address):
+    if not is_public(address):
         raise ToolError(REFUSED)
 
 
