@@ -504,3 +504,24 @@ def test_pages_need_a_login(client, org):
     for url in ("/assistants/", NEW, f"/assistants/{assistant.pk}/"):
         response = client.get(url)
         assert response.status_code == 302 and "/accounts/login/" in response["Location"]
+
+
+def test_tools_on_the_customers_server_are_shown_and_kept_by_a_save(member_client, org, settings):
+    """Custom tools are defined through the API; the builder lists them and leaves them be."""
+    settings.CUSTOM_TOOLS_ALLOW_PRIVATE_URLS = True  # the URL below is never called here
+    lookup = {
+        "name": "lookup_order",
+        "description": "Find an order by its number.",
+        "parameters": {"type": "object", "properties": {"number": {"type": "string"}}},
+        "server_url": "http://127.0.0.1:9/tools",
+        "timeout_seconds": 5,
+    }
+    assistant = AssistantFactory(organization=org, custom_tools=[lookup])
+
+    html = member_client.get(f"/assistants/{assistant.pk}/").content.decode()
+    assert "<code>lookup_order</code>" in html and "http://127.0.0.1:9/tools" in html
+
+    response = member_client.post(f"/assistants/{assistant.pk}/", form_data(name="Renamed"))
+    assert response.status_code == 302
+    assistant.refresh_from_db()
+    assert (assistant.name, assistant.custom_tools) == ("Renamed", [lookup])
