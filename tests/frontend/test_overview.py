@@ -192,3 +192,21 @@ def test_the_charts_have_a_bar_per_day_and_a_point_per_day_with_latency(member_c
     assert "321 ms" in latency_chart
     assert 'role="img"' in sessions_chart
     assert '<title id="chart-sessions-title">Sessions per day</title>' in sessions_chart
+
+
+def test_the_month_cost_is_the_sum_of_the_sessions_stored_costs(member_client, org, other_org):
+    def cost(llm: str, tts: str, stt: str, total: str) -> dict:
+        return {"currency": "USD", "llm": llm, "tts": tts, "stt": stt, "total": total}
+
+    assistant = AssistantFactory(organization=org)
+    SessionFactory(assistant=assistant, usage={"cost": cost("0.001000", "0.010000", "0", "0.011")})
+    SessionFactory(
+        assistant=assistant, usage={"cost": cost("0.000500", "0.002500", "0.000125", "0.003125")}
+    )
+    SessionFactory(  # another organization's money is not ours
+        assistant=AssistantFactory(organization=other_org),
+        usage={"cost": cost("9", "9", "9", "27")},
+    )
+    page = member_client.get("/").content.decode()
+    assert "$0.014125" in page
+    assert "model $0.001500 · voice $0.012500 · transcription $0.000125" in page

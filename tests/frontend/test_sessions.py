@@ -295,3 +295,16 @@ def test_a_reply_that_measured_nothing_has_no_bar(member_client, assistant):
     assert 'class="bars"' not in page
     assert page.count("rate_limited") == 1  # the failed reply still says why
     assert "<dd>API</dd>" in page
+
+
+def test_the_session_page_shows_its_cost(member_client, org):
+    cost = {
+        "currency": "USD",
+        "llm": "0.000228",
+        "tts": "0.015500",
+        "stt": "0",
+        "total": "0.015728",
+    }
+    session = SessionFactory(assistant=AssistantFactory(organization=org), usage={"cost": cost})
+    page = member_client.get(f"/sessions/{session.pk}/").content.decode()
+    assert "$0.015728" in page and "voice $0.015500" in page
