@@ -129,6 +129,7 @@ def test_a_new_user_builds_an_assistant_talks_to_it_and_reads_the_conversation(
         ("members", "Members"),
         ("api-keys", "API keys"),
         ("integrations", "Integrations"),
+        ("discord", "Discord"),
     ]:
         nav(page, link)
         expect(page.get_by_role("heading", level=1)).to_be_visible()
