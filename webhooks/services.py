@@ -10,9 +10,10 @@ from __future__ import annotations
 import logging
 import random
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urlsplit, urlunsplit
 from uuid import UUID
 
 from django.conf import settings
@@ -57,6 +58,34 @@ def url_problem(url: str) -> str | None:
     if private:
         return f"the host {host} resolves to {', '.join(private)}, which is not a public address"
     return None
+
+
+@dataclass(frozen=True)
+class PinnedTarget:
+    """Where a delivery connects: the address checked, not a second lookup of the name (a host
+    that answers a public address to the check and a private one to the connection — DNS
+    rebinding — reaches only the public one)."""
+
+    url: str  # the URL with the host replaced by the checked address
+    host_header: str  # what the receiver sees as Host
+    sni_hostname: str | None  # TLS: the certificate is checked against the name, not the IP
+
+
+def pinned_target(url: str, resolve=addresses_of) -> PinnedTarget:
+    """The checked address to connect to for ``url``; ValueError when it may not be called."""
+    parts = urlsplit(url)
+    host, port = parts.hostname or "", parts.port
+    addresses = resolve(host, port or (443 if parts.scheme == "https" else 80))
+    if not addresses or not all(is_public(a) for a in addresses):
+        raise ValueError(f"the host {host} does not resolve to public addresses only")
+    address = addresses[0]
+    literal = f"[{address}]" if address.version == 6 else str(address)
+    netloc = f"{literal}:{port}" if port else literal
+    return PinnedTarget(
+        url=urlunsplit(parts._replace(netloc=netloc)),
+        host_header=parts.netloc.rpartition("@")[2],
+        sni_hostname=host if parts.scheme == "https" else None,
+    )
 
 
 def _check(endpoint: WebhookEndpoint) -> None:

@@ -22,7 +22,7 @@ from django_tasks import task
 from standardwebhooks import Webhook
 
 from webhooks.models import Delivery, DeliveryAttempt, Event
-from webhooks.services import delivery_settle, event_release, url_problem
+from webhooks.services import delivery_settle, event_release, pinned_target, url_problem
 
 logger = logging.getLogger(__name__)
 EXCERPT_BYTES = 1024
@@ -68,11 +68,22 @@ def send(url: str, secret: str, event: Event, at: datetime) -> dict[str, Any]:
     body = json.dumps(event.payload, separators=(",", ":"))
     headers = signed_headers(secret, event.id, at, body)
     began = time.perf_counter()
+    extensions: dict[str, Any] = {}
+    if not settings.WEBHOOK_URLS_ALLOW_PRIVATE:
+        try:  # connect to the address that was checked, not to a second lookup of the name
+            target = pinned_target(url)
+        except (OSError, UnicodeError, ValueError) as exc:
+            return {"latency_ms": _ms(began), "error": f"refused: {exc}"[:300]}
+        url, headers["host"] = target.url, target.host_header
+        if target.sni_hostname:
+            extensions["sni_hostname"] = target.sni_hostname
     try:
         with httpx.Client(
             timeout=settings.WEBHOOK_TIMEOUT_SECONDS, follow_redirects=False
         ) as client:
-            response = client.post(url, content=body.encode(), headers=headers)
+            response = client.post(
+                url, content=body.encode(), headers=headers, extensions=extensions
+            )
     except httpx.TimeoutException:
         return {"latency_ms": _ms(began), "error": "timed out"}
     except httpx.HTTPError as exc:
