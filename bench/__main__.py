@@ -17,8 +17,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bench import baseline, phases, rest, stack
+from bench import baseline, phases, rest, speech, stack
+from bench.client import VoiceSession
 from bench.stack import ProviderLatency, Stack
+from sessions.runtime.vad import END_SILENCE_MS
 
 RESULTS = Path(__file__).resolve().parent / "results"
 SETUP_ALLOWANCE_S = 45  # creating, connecting and settling a phase's sessions, a restart
@@ -50,6 +52,18 @@ def parse_args() -> argparse.Namespace:
         default=570,
         help="seconds for the whole run: a phase that could overrun it is skipped and reported so",
     )
+    parser.add_argument(
+        "--voice-sessions",
+        default="1,20,100",
+        help="concurrent voice callers per voice phase (empty: no voice phase)",
+    )
+    parser.add_argument("--voice-turns", type=int, default=2, help="spoken turns per caller")
+    parser.add_argument("--voice-single-turns", type=int, default=5, help="turns at N=1")
+    parser.add_argument("--voice-spread", type=float, default=6, help="seconds callers start over")
+    parser.add_argument(
+        "--voice-only", action="store_true", help="only the voice phases (after a warm-up)"
+    )
+    parser.add_argument("--utterance", default=speech.UTTERANCE, help="what the callers say")
     parser.add_argument("--output", type=Path, default=RESULTS / "latest.json")
     parser.add_argument("--keep", action="store_true", help="keep the work dir (server logs)")
     parser.add_argument(
@@ -66,7 +80,14 @@ async def run(args: argparse.Namespace, system: Stack) -> dict[str, Any]:
     log("warm-up turn")
     warm_up = phases.staggered(1, spread_s=0, think_s=(0, 0), seed=0, listen=False)
     await phases.load(system, 1, warm_up, deadline_s=60)
+    if not args.voice_only:
+        await run_text(args, system, report)
+    report["voice"] = await run_voice(args, system)
+    return report
 
+
+async def run_text(args: argparse.Namespace, system: Stack, report: dict[str, Any]) -> None:
+    warm_up = phases.staggered(1, spread_s=0, think_s=(0, 0), seed=0, listen=False)
     log(f"non-streaming baseline ({args.baseline_turns} turns, straight to the simulators)")
     report["baseline"] = await baseline.measure(system, args.baseline_turns)
 
@@ -108,7 +129,39 @@ async def run(args: argparse.Namespace, system: Stack) -> dict[str, Any]:
             report["phases"][f"burst{args.burst}"] = phases.report(result, system)
             _progress(report["phases"][f"burst{args.burst}"])
     report["phases"] = dict(sorted(report["phases"].items(), key=_phase_order))
-    return report
+
+
+async def run_voice(args: argparse.Namespace, system: Stack) -> dict[str, Any]:
+    """Callers who speak: speech end -> first audio byte (docs/PERFORMANCE.md, voice turns)."""
+    counts = sorted({int(n) for n in args.voice_sessions.split(",") if n})
+    if not counts:
+        return {"skipped": "no --voice-sessions"}
+    if missing := speech.missing_tools():
+        log(f"voice phase skipped: {' and '.join(missing)} not installed")
+        return {"skipped": f"{' and '.join(missing)} not installed"}
+    pcm = speech.utterance_pcm(args.utterance)
+    frames, seconds = speech.frames(pcm), len(pcm) / (speech.SAMPLE_RATE * 2)
+    found: dict[str, Any] = {"utterance": args.utterance, "utterance_seconds": round(seconds, 2)}
+    for count in counts:
+        turns = args.voice_single_turns if count == 1 else args.voice_turns
+        spread = 0 if count == 1 else args.voice_spread
+        deadline = spread + turns * (seconds + 25) + 15
+        if time.perf_counter() - args.started + deadline + SETUP_ALLOWANCE_S > args.budget:
+            log(f"voice N={count}: skipped, it could overrun the {args.budget:g} s budget")
+            found[f"n{count}"] = {"sessions": count, "skipped": "time budget"}
+            continue
+        await phases.settle(system)
+        log(f"voice N={count}: {turns} spoken turn(s) of {seconds:.2f} s per caller")
+        drive = phases.spoken(turns, frames, spread_s=spread, think_s=(0.5, 1.5), seed=count)
+        result = await phases.load(system, count, drive, deadline_s=deadline, session=VoiceSession)
+        found[f"n{count}"] = phase = phases.voice_report(result, system, seconds)
+        log(
+            f"  speech end -> first audio p50/p95 {phase['speech_end_to_first_audio_ms']['p50']}"
+            f"/{phase['speech_end_to_first_audio_ms']['p95']} ms, floor"
+            f" {phase['floor_ms']['p50']} ms, overhead p95 {phase['overhead_ms']['p95']} ms,"
+            f" errors {phase['errors']}, cpu/turn {phase['server_cpu_ms_per_turn']} ms"
+        )
+    return found
 
 
 def _phase_order(item: tuple[str, Any]) -> tuple[int, str]:
@@ -127,8 +180,10 @@ def targets(report: dict[str, Any]) -> list[dict[str, Any]]:
     found = report["phases"]
     checks = []
 
-    def check(name: str, phase: str, path: tuple[str, ...], limit: float) -> None:
-        value: Any = found.get(phase)
+    def check(
+        name: str, phase: str, path: tuple[str, ...], limit: float, *, voice: bool = False
+    ) -> None:
+        value: Any = (report.get("voice", {}) if voice else found).get(phase)
         for key in path:
             value = value.get(key) if isinstance(value, dict) else None
         met = value is not None and value <= limit
@@ -143,6 +198,9 @@ def targets(report: dict[str, Any]) -> list[dict[str, Any]]:
     for phase in found:
         check("server CPU per text turn (ms)", phase, ("server_cpu_ms_per_turn",), 20)
     check("RSS per idle session (KB)", "n500", ("rss_kb_per_idle_session",), 300)
+    for phase, limit in (("n1", 30), ("n100", 60)):
+        name = "voice overhead p95 (ms), no preemptive replies"
+        check(name, phase, ("overhead_ms", "p95"), limit, voice=True)
     return checks
 
 
@@ -169,6 +227,8 @@ def describe(system: Stack, args: argparse.Namespace) -> dict[str, Any]:
             "tts_realtime": True,
             "tts_chunk_ms": system.latency.tts_chunk_ms,
             "output_format": "pcm_16000",
+            "stt_ms": system.latency.stt_ms,
+            "end_of_turn_silence_ms": END_SILENCE_MS,
         },
         "arguments": {k: str(v) for k, v in vars(args).items()},
     }
@@ -188,7 +248,7 @@ def main() -> int:
         if args.keep:
             log(f"server logs kept in {system.workdir}")
     ours = report["phases"].get("n1", {}).get("first_audio_ms", {})
-    theirs = report["baseline"]["non_streaming_first_audio_ms"]
+    theirs = report.get("baseline", {}).get("non_streaming_first_audio_ms", {})
     if ours.get("p50") and theirs.get("p50"):
         report["baseline"]["streaming_over_non_streaming"] = {
             "p50": round(ours["p50"] / theirs["p50"], 3),

@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import time
+from collections.abc import Awaitable
 from dataclasses import dataclass, field
 from typing import Any
 
 import websockets
 
 CONNECT_TIMEOUT_S = 20
+FRAME_S = 0.02  # a microphone frame: 20 ms of PCM16 16 kHz mono
+SILENCE = bytes(640)
 REPLY_EVENTS = frozenset({"assistant-delta", "audio-start", "assistant-message"})
 QUESTIONS = [
     "What time do you open tomorrow morning?",
@@ -35,6 +39,7 @@ class TurnResult:
     message_id: str | None = None
     server_latency: dict[str, Any] | None = None
     error: str | None = None
+    seen: dict[str, float] = field(default_factory=dict)  # first arrival of each event kind
 
     @property
     def text(self) -> str:
@@ -82,10 +87,22 @@ class BenchSession:
         ws = self._connection()
         result = TurnResult(sent_at=time.perf_counter())
         self.turns.append(result)
-        try:
+
+        async def exchange() -> None:
             await ws.send(json.dumps({"type": "user-message", "content": content}))
             async with asyncio.timeout(limit_s):
                 await self._read_reply(result)
+
+        await self._complete(result, exchange(), listen=listen)
+        return result
+
+    async def _complete(
+        self, result: TurnResult, exchange: Awaitable[None], *, listen: bool
+    ) -> None:
+        """Run the turn's ``exchange`` (it ends with the reply read), listen, report playback."""
+        ws = self._connection()
+        try:
+            await exchange
             if result.message_id and result.audio_bytes:
                 played = result.audio_bytes / result.bytes_per_ms
                 if listen and result.first_audio_at is not None:
@@ -104,7 +121,6 @@ class BenchSession:
             result.error = "no audio"
         if result.error:
             self.errors.append(result.error)
-        return result
 
     async def _read_reply(self, result: TurnResult) -> None:
         """Read until this turn's assistant-message. A late reply to an earlier turn (one that
@@ -120,6 +136,7 @@ class BenchSession:
                 continue
             event = json.loads(frame)
             kind, message_id = event["type"], event.get("message_id")
+            result.seen.setdefault(kind, now)
             if message_id in self._earlier_replies:
                 audio_for = None if kind == "audio-start" else audio_for
                 continue
@@ -148,6 +165,64 @@ class BenchSession:
                 await asyncio.wait_for(self.ws.close(), 5)
             except (OSError, TimeoutError, websockets.WebSocketException):
                 return  # the server already hung up: nothing left to close
+
+
+class VoiceSession(BenchSession):
+    """A caller who speaks: a microphone that streams 20 ms PCM16 frames in real time, the
+    utterance and then silence, for the whole turn (replies are heard over it)."""
+
+    async def voice_turn(
+        self, speech: list[bytes], limit_s: float, *, listen: bool = True
+    ) -> TurnResult:
+        """Speak ``speech`` (20 ms frames) and read the reply. The turn's ``sent_at`` is the
+        moment its last speech frame was sent: ``first_audio_ms()`` is speech end -> first
+        audio byte, as the caller feels it."""
+        ws = self._connection()
+        result = TurnResult(sent_at=0.0)
+        self.turns.append(result)
+        spoken = asyncio.Event()
+        microphone = asyncio.create_task(self._microphone(ws, speech, result, spoken))
+
+        async def exchange() -> None:
+            async with asyncio.timeout(limit_s):
+                reading = asyncio.create_task(self._read_reply(result))
+                done, _ = await asyncio.wait(
+                    [reading, microphone], return_when=asyncio.FIRST_COMPLETED
+                )
+                if microphone in done and not reading.done():
+                    reading.cancel()  # the microphone failed: the connection is gone
+                    await asyncio.gather(reading, return_exceptions=True)
+                    microphone.result()
+                await reading
+
+        try:
+            await self._complete(result, exchange(), listen=listen)
+        finally:
+            microphone.cancel()
+            await asyncio.gather(microphone, return_exceptions=True)
+        if not spoken.is_set() and result.error is None:
+            result.error = "speech not sent"
+            self.errors.append(result.error)
+        return result
+
+    @staticmethod
+    async def _microphone(
+        ws: websockets.ClientConnection,
+        speech: list[bytes],
+        result: TurnResult,
+        spoken: asyncio.Event,
+    ) -> None:
+        """Frame i leaves at start + i * 20 ms (late frames leave at once, as a client's
+        buffer drains); silence follows the speech until the turn ends."""
+        started = time.perf_counter()
+        for index, frame in enumerate(itertools.chain(speech, itertools.repeat(SILENCE))):
+            delay = started + index * FRAME_S - time.perf_counter()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            await ws.send(frame)
+            if index == len(speech) - 1:
+                result.sent_at = time.perf_counter()
+                spoken.set()
 
 
 class LoopLag:

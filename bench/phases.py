@@ -12,9 +12,9 @@ from typing import Any
 import httpx
 
 from bench import proc
-from bench.client import QUESTIONS, BenchSession, LoopLag, TurnResult
+from bench.client import QUESTIONS, BenchSession, LoopLag, TurnResult, VoiceSession
 from bench.direct import DirectClients
-from bench.stack import Stack
+from bench.stack import ProviderLatency, Stack
 from bench.stats import (
     first_piece_tokens,
     percentile,
@@ -22,6 +22,7 @@ from bench.stats import (
     strict_floor_ms,
     summary,
 )
+from sessions.runtime.vad import END_SILENCE_MS
 
 TURN_TIMEOUT_S = 30
 CREATE_CONCURRENCY = 16
@@ -135,11 +136,18 @@ async def settle(stack: Stack, *, idle_share: float = 0.05, limit_s: float = 30)
             return
 
 
-async def load(stack: Stack, count: int, drive: Driver, *, deadline_s: float) -> LoadResult:
+async def load(
+    stack: Stack,
+    count: int,
+    drive: Driver,
+    *,
+    deadline_s: float,
+    session: type[BenchSession] = BenchSession,
+) -> LoadResult:
     """Create and connect ``count`` sessions, let them sit idle, then ``drive`` them."""
     pid = stack.server_process().pid
     rss_fresh = proc.rss_kb(pid)
-    sessions = [BenchSession(url) for url in await create_sessions(stack, count)]
+    sessions = [session(url) for url in await create_sessions(stack, count)]
     rss_before, cpu_before = proc.rss_kb(pid), proc.cpu_seconds(pid)
     started = time.perf_counter()
     await bounded([s.connect() for s in sessions], CONNECT_CONCURRENCY)
@@ -318,3 +326,94 @@ def _kinds(errors: list[str]) -> dict[str, int]:
     for error in errors:
         kinds[error] = kinds.get(error, 0) + 1
     return kinds
+
+
+# ---- voice -----------------------------------------------------------------------------
+
+
+def spoken(
+    turns: int,
+    speech: list[bytes],
+    *,
+    spread_s: float,
+    think_s: tuple[float, float],
+    seed: int,
+) -> Driver:
+    """As ``staggered``, but each caller speaks ``speech`` (20 ms frames, real time) into a
+    microphone that streams silence around it, and the server's VAD ends the turn."""
+    rng = random.Random(seed)
+
+    async def one(session: BenchSession, offset: float, pauses: list[float]) -> None:
+        assert isinstance(session, VoiceSession)
+        await asyncio.sleep(offset)
+        for number in range(turns):
+            result = await session.voice_turn(speech, TURN_TIMEOUT_S)
+            if result.error and result.error.startswith(("connection", "turn timed out")):
+                await session.close()
+                return
+            await asyncio.sleep(pauses[number])
+
+    async def drive(sessions: list[BenchSession]) -> None:
+        plans = [
+            (rng.uniform(0, spread_s), [rng.uniform(*think_s) for _ in range(turns)])
+            for _ in sessions
+        ]
+        await asyncio.gather(*(one(s, *plan) for s, plan in zip(sessions, plans, strict=True)))
+
+    return drive
+
+
+def voice_floor_ms(reply_text: str, latency: ProviderLatency) -> float:
+    """End-of-turn silence + STT latency + the text floor (TTFT, first piece, TTS TTFB)."""
+    return END_SILENCE_MS + latency.stt_ms + provider_floor_ms(reply_text, latency)
+
+
+def voice_report(result: LoadResult, stack: Stack, speech_seconds: float) -> dict[str, Any]:
+    """Speech end (the last speech frame sent) -> first audio byte, against the voice floor."""
+    latency = stack.latency
+    ok = [t for t in result.turns if t.ok]
+    measured = [t.first_audio_ms() for t in ok]
+    floors = [voice_floor_ms(t.text, latency) for t in ok]
+    errors = [e for s in result.sessions for e in s.errors]
+    return {
+        "sessions": len(result.sessions),
+        "connected": sum(1 for s in result.sessions if s.connected),
+        "turns_completed": len(ok),
+        "turns_attempted": len(result.turns),
+        "errors": len(errors) + result.unfinished,
+        "error_kinds": _kinds(errors + ["phase deadline"] * result.unfinished),
+        "utterance_seconds": round(speech_seconds, 2),
+        "speech_end_to_first_audio_ms": summary(measured),
+        "floor_ms": summary(floors),
+        "overhead_ms": summary([m - f for m, f in zip(measured, floors, strict=True)]),
+        # Where the time goes, at the client: each stage from the one before it.
+        "stages_ms": {
+            "speech_end_to_speech_stopped": summary(_between(ok, None, "speech-stopped")),
+            "speech_stopped_to_transcript": summary(_between(ok, "speech-stopped", "transcript")),
+            "transcript_to_first_audio": summary(_between(ok, "transcript", "first-audio")),
+        },
+        # As the server saw them: STT from its end of turn, first audio from its end of turn.
+        "server_stt_ms": summary(_server_stage(ok, "stt_ms")),
+        "server_llm_ttft_ms": summary(_server_stage(ok, "llm_ttft_ms")),
+        "server_tts_ttfb_ms": summary(_server_stage(ok, "tts_ttfb_ms")),
+        "server_first_audio_ms": summary(_server_stage(ok, "first_audio_ms")),
+        "first_piece_tokens": sorted({first_piece_tokens(t.text) for t in ok}),
+        # Everything the server spent while the callers talked: VAD on every 20 ms frame
+        # (silence included), the upload to STT, the reply, divided by the turns answered.
+        "server_cpu_ms_per_turn": round(1000 * result.cpu_turns_s / len(ok), 2) if ok else None,
+        "server_rss_kb_peak": result.rss_peak_kb,
+        "turns_wall_seconds": round(result.wall_s, 1),
+        "client_loop_lag_ms": summary(result.lag_ms),
+    }
+
+
+def _between(turns: list[TurnResult], start: str | None, end: str) -> list[float]:
+    """Milliseconds from event ``start`` (None: speech end) to ``end`` ("first-audio": the
+    first audio byte), for the turns that saw both."""
+    spans = []
+    for turn in turns:
+        begin = turn.sent_at if start is None else turn.seen.get(start)
+        finish = turn.first_audio_at if end == "first-audio" else turn.seen.get(end)
+        if begin is not None and finish is not None:
+            spans.append((finish - begin) * 1000)
+    return spans

@@ -28,6 +28,7 @@ class ProviderLatency:
     llm_token_ms: float = 25
     tts_ttfb_ms: float = 120
     tts_chunk_ms: float = 100
+    stt_ms: float = 150  # batch transcription: upload received -> transcript
 
 
 @dataclass
@@ -192,6 +193,8 @@ def _start_simulators(stack: Stack, openai_port: int, elevenlabs_port: int) -> N
             str(latency.tts_ttfb_ms),
             "--tts-chunk-ms",
             str(latency.tts_chunk_ms),
+            "--stt-ms",
+            str(latency.stt_ms),
             "--tts-realtime",
         ],
     )
