@@ -15,6 +15,7 @@ SCRIPT_ROUTES = {
     "/_sim/openai/transcriptions/script": "openai_stt",
     "/_sim/elevenlabs/tts/script": "elevenlabs_tts",
     "/_sim/elevenlabs/stt/script": "elevenlabs_stt",
+    "/_sim/elevenlabs/stt-realtime/script": "elevenlabs_realtime_stt",
 }
 
 

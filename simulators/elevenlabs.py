@@ -8,7 +8,7 @@ from typing import Any
 
 from aiohttp import web
 
-from simulators import audio, replies
+from simulators import audio, elevenlabs_realtime, replies
 from simulators.catalogs import elevenlabs_voice_page
 from simulators.state import SimConfig
 from simulators.wire import (
@@ -39,6 +39,7 @@ def add_routes(app: web.Application) -> None:
     app.router.add_post("/v1/text-to-speech/{voice_id}/stream", text_to_speech_stream)
     app.router.add_post("/v1/text-to-speech/{voice_id}", text_to_speech)
     app.router.add_post("/v1/speech-to-text", speech_to_text)
+    elevenlabs_realtime.add_routes(app)  # the Scribe v2 Realtime WebSocket
     app.router.add_get("/v2/voices", voices)
 
 

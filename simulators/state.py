@@ -29,6 +29,10 @@ class SimConfig:
     tts_realtime: bool = True
     tts_chunk_ms: float = 100
     stt_ms: float = 150
+    # Realtime STT: audio (ms) between two partial transcripts, and the finalization time from
+    # a commit (manual, or the simulated VAD's) to its committed transcript.
+    stt_realtime_partial_every_ms: float = 200
+    stt_realtime_commit_ms: float = 100
 
     def updated(self, changes: dict[str, Any]) -> SimConfig:
         """A copy with ``changes`` applied; unknown names or bad values raise ValueError."""
@@ -108,7 +112,13 @@ def scrub(value: Any) -> Any:
     return value
 
 
-QUEUE_NAMES = ("openai_chat", "openai_stt", "elevenlabs_tts", "elevenlabs_stt")
+QUEUE_NAMES = (
+    "openai_chat",
+    "openai_stt",
+    "elevenlabs_tts",
+    "elevenlabs_stt",
+    "elevenlabs_realtime_stt",
+)
 
 
 class SimState:
