@@ -80,7 +80,10 @@ class StreamingTranscriber(Protocol):
         ...
 
     def uncommitted_audio(self) -> bytes:
-        """The PCM sent since the last committed transcript (all of it if none came)."""
+        """The PCM sent since the last committed transcript (all of it if none came).
+
+        Exact with manual commits; with the provider's VAD committing, a committed transcript
+        is taken to cover everything sent until it arrived."""
         ...
 
     async def close(self) -> None: ...

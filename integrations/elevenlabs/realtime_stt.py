@@ -218,7 +218,8 @@ class ElevenLabsTranscriptStream:
     def _on_committed(self, data: dict[str, Any]) -> None:
         if self._committing:
             segment = self._committing.popleft()
-        else:  # the server's VAD committed: it covers what we sent so far
+        else:  # the server's VAD committed. It does not say where the segment ended, so it
+            # is taken to cover all audio sent so far (exact with manual commits only).
             segment = bytes(self._current)
             self._current.clear()
         seconds = pcm16_seconds(segment, self._sample_rate)

@@ -46,10 +46,13 @@ def need(condition: bool, reason: str) -> None:
 
 @pytest.fixture(scope="session")
 def speech_pcm(tmp_path_factory: pytest.TempPathFactory) -> bytes:
+    return make_speech_pcm(tmp_path_factory.mktemp("realtime-speech"))
+
+
+def make_speech_pcm(folder: Path) -> bytes:
     """SPOKEN as 16 kHz mono s16le PCM, made at test time."""
     need(bool(shutil.which("espeak-ng")), "espeak-ng is not installed (apt install espeak-ng)")
     need(bool(shutil.which("sox")), "sox is not installed (apt install sox)")
-    folder: Path = tmp_path_factory.mktemp("realtime-speech")
     wav, raw = folder / "speech.wav", folder / "speech.raw"
     subprocess.run(["espeak-ng", "-s", "150", "-w", str(wav), SPOKEN], check=True)
     to_pcm = ["-r", str(RATE), "-c", "1", "-b", "16", "-e", "signed-integer", "-t", "raw"]
