@@ -68,6 +68,10 @@ class Listener:
             raise self.error
         return self.finals()[count - 1]
 
+    async def finished(self, timeout: float = 2.0) -> None:
+        """Wait until the updates ended on their own."""
+        await asyncio.wait_for(asyncio.shield(self._task), timeout)
+
     async def stop(self) -> None:
         self._task.cancel()
         await asyncio.gather(self._task, return_exceptions=True)
@@ -273,7 +277,7 @@ async def test_closing_ends_the_updates(open_stream, speech_pcm):
     await stream_audio(stream, speech_pcm[: 15 * CHUNK_BYTES], pace_s=0)
 
     await stream.close()
-    await asyncio.wait_for(listener._task, timeout=2)
+    await listener.finished()
 
     assert listener.error is None
     assert [update.text for update in listener.partials()] == ["I said something for 0.2 seconds."]
