@@ -171,6 +171,8 @@ class VoiceSession(BenchSession):
     """A caller who speaks: a microphone that streams 20 ms PCM16 frames in real time, the
     utterance and then silence, for the whole turn (replies are heard over it)."""
 
+    frames_sent = 0  # 20 ms microphone frames, speech and silence
+
     async def voice_turn(
         self, speech: list[bytes], limit_s: float, *, listen: bool = True
     ) -> TurnResult:
@@ -184,16 +186,19 @@ class VoiceSession(BenchSession):
         microphone = asyncio.create_task(self._microphone(ws, speech, result, spoken))
 
         async def exchange() -> None:
-            async with asyncio.timeout(limit_s):
-                reading = asyncio.create_task(self._read_reply(result))
-                done, _ = await asyncio.wait(
-                    [reading, microphone], return_when=asyncio.FIRST_COMPLETED
-                )
-                if microphone in done and not reading.done():
-                    reading.cancel()  # the microphone failed: the connection is gone
+            reading = asyncio.create_task(self._read_reply(result))
+            try:
+                async with asyncio.timeout(limit_s):
+                    done, _ = await asyncio.wait(
+                        [reading, microphone], return_when=asyncio.FIRST_COMPLETED
+                    )
+                    if microphone in done and not reading.done():
+                        microphone.result()  # raises: the microphone failed, the socket is gone
+                    await reading
+            finally:
+                if not reading.done():
+                    reading.cancel()
                     await asyncio.gather(reading, return_exceptions=True)
-                    microphone.result()
-                await reading
 
         try:
             await self._complete(result, exchange(), listen=listen)
@@ -205,8 +210,8 @@ class VoiceSession(BenchSession):
             self.errors.append(result.error)
         return result
 
-    @staticmethod
     async def _microphone(
+        self,
         ws: websockets.ClientConnection,
         speech: list[bytes],
         result: TurnResult,
@@ -220,6 +225,7 @@ class VoiceSession(BenchSession):
             if delay > 0:
                 await asyncio.sleep(delay)
             await ws.send(frame)
+            self.frames_sent += 1
             if index == len(speech) - 1:
                 result.sent_at = time.perf_counter()
                 spoken.set()

@@ -375,6 +375,7 @@ def voice_report(result: LoadResult, stack: Stack, speech_seconds: float) -> dic
     measured = [t.first_audio_ms() for t in ok]
     floors = [voice_floor_ms(t.text, latency) for t in ok]
     errors = [e for s in result.sessions for e in s.errors]
+    audio_s = sum(getattr(s, "frames_sent", 0) for s in result.sessions) * 0.02
     return {
         "sessions": len(result.sessions),
         "connected": sum(1 for s in result.sessions if s.connected),
@@ -401,6 +402,11 @@ def voice_report(result: LoadResult, stack: Stack, speech_seconds: float) -> dic
         # Everything the server spent while the callers talked: VAD on every 20 ms frame
         # (silence included), the upload to STT, the reply, divided by the turns answered.
         "server_cpu_ms_per_turn": round(1000 * result.cpu_turns_s / len(ok), 2) if ok else None,
+        # The same CPU per second of microphone audio the server received and ran VAD on.
+        "server_cpu_ms_per_audio_second": round(1000 * result.cpu_turns_s / audio_s, 2)
+        if audio_s
+        else None,
+        "microphone_audio_seconds": round(audio_s, 1),
         "server_rss_kb_peak": result.rss_peak_kb,
         "turns_wall_seconds": round(result.wall_s, 1),
         "client_loop_lag_ms": summary(result.lag_ms),

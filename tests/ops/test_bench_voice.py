@@ -40,9 +40,8 @@ async def test_a_spoken_turn_is_measured_from_speech_end_to_first_audio(
     caller = VoiceSession(server.ws + ws_path_for(session.id))
     assert await caller.connect(), caller.errors
     try:
-        result = await caller.voice_turn(
-            speech.frames(speech.utterance_pcm("Hello there.")), 15, listen=False
-        )
+        frames = speech.frames(speech.utterance_pcm("Hello there."))
+        result = await caller.voice_turn(frames, 15, listen=False)
     finally:
         await caller.close()
     assert result.ok, caller.errors
@@ -52,3 +51,4 @@ async def test_a_spoken_turn_is_measured_from_speech_end_to_first_audio(
     assert result.seen["speech-started"] < result.sent_at < result.seen["speech-stopped"]
     assert result.seen["speech-stopped"] <= result.seen["transcript"] < result.first_audio_at
     assert result.audio_bytes > 0
+    assert caller.frames_sent > len(frames)  # the speech, then silence until the reply
