@@ -393,3 +393,5 @@ for (const radio of document.querySelectorAll('input[name="chat-mode"]')) {
   radio.addEventListener("change", modeChanged);
 }
 modeChanged();
+// Start works once everything above is wired: a click before would do nothing.
+ui.start.disabled = ui.start.dataset.archived === "true";
