@@ -6,7 +6,6 @@ from __future__ import annotations
 import pytest
 from asgiref.sync import sync_to_async
 
-from integrations.providers import clear_client_cache
 from sessions.models import Session
 from tests.api.conftest import error_of
 from tests.factories import AssistantFactory
@@ -81,18 +80,6 @@ def test_metadata_may_not_smuggle_overrides(api, assistant):
     response = start(api, assistant, metadata={"overrides": {"first_message": "x" * 5000}})
     assert response.status_code == 400
     assert "is reserved" in error_of(response)["fields"]["metadata"][0]
-
-
-@pytest.fixture
-def providers(settings, sims):
-    """The provider settings pointed at the local simulators (as in tests/sessions/)."""
-    settings.OPENAI_API_KEY = "sk-sim-openai-secret"
-    settings.OPENAI_BASE_URL = sims.openai_base_url
-    settings.ELEVENLABS_API_KEY = "xi-sim-elevenlabs-secret"
-    settings.ELEVENLABS_BASE_URL = sims.elevenlabs_base_url
-    clear_client_cache()
-    yield sims
-    clear_client_cache()
 
 
 @pytest.fixture

@@ -6,7 +6,6 @@ import itertools
 
 import pytest
 
-from integrations.providers import clear_client_cache
 from tests.factories import AssistantFactory
 from voicebridge.services import discord_binding_create, discord_bot_create
 
@@ -33,15 +32,3 @@ def bound_assistant(org):
 @pytest.fixture
 def binding(bot, bound_assistant):
     return discord_binding_create(bot=bot, guild_id=snowflake(), assistant=bound_assistant)
-
-
-@pytest.fixture
-def providers(settings, sims):
-    """The platform's model and voice providers are the local simulators."""
-    settings.OPENAI_API_KEY = "sk-sim-openai-secret"
-    settings.OPENAI_BASE_URL = sims.openai_base_url
-    settings.ELEVENLABS_API_KEY = "xi-sim-elevenlabs-secret"
-    settings.ELEVENLABS_BASE_URL = sims.elevenlabs_base_url
-    clear_client_cache()  # clients belong to the event loop that made them
-    yield sims
-    clear_client_cache()

@@ -16,7 +16,6 @@ from typing import Any
 import pytest
 from aiohttp import web
 
-from integrations.providers import clear_client_cache
 from tests.fixtures.servers import ROOT, free_port, server_env
 
 # Retries in tests: a fraction of a second each (full jitter under these caps).
@@ -137,14 +136,3 @@ def worker(transactional_db, tmp_path, settings) -> Iterator[Callable[..., Worke
             each.process.wait(timeout=10)
         except subprocess.TimeoutExpired:
             each.process.kill()
-
-
-@pytest.fixture
-def providers(settings, sims):
-    settings.OPENAI_API_KEY = "sk-sim-openai-secret"
-    settings.OPENAI_BASE_URL = sims.openai_base_url
-    settings.ELEVENLABS_API_KEY = "xi-sim-elevenlabs-secret"
-    settings.ELEVENLABS_BASE_URL = sims.elevenlabs_base_url
-    clear_client_cache()
-    yield sims
-    clear_client_cache()
