@@ -65,7 +65,8 @@ class ToolServer:
 
     def start(self) -> None:
         ready = threading.Event()
-        threading.Thread(target=self._serve, args=(ready,), daemon=True).start()
+        self.thread = threading.Thread(target=self._serve, args=(ready,), daemon=True)
+        self.thread.start()
         assert ready.wait(5)
 
     def _serve(self, ready: threading.Event) -> None:
@@ -79,10 +80,12 @@ class ToolServer:
         self.port = self.runner.addresses[0][1]
         ready.set()
         self.loop.run_forever()
+        self.loop.close()  # an event loop left open is a ResourceWarning in a later test
 
     def stop(self) -> None:
         asyncio.run_coroutine_threadsafe(self.runner.cleanup(), self.loop).result(5)
         self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(5)
 
     def url(self, behaviour: str, host: str = "127.0.0.1") -> str:
         return f"http://{host}:{self.port}/{behaviour}"

@@ -83,6 +83,7 @@ def receiver() -> Iterator[Receiver]:
     asyncio.run_coroutine_threadsafe(runner.cleanup(), loop).result(10)
     loop.call_soon_threadsafe(loop.stop)
     thread.join(5)
+    loop.close()  # an event loop left open is a ResourceWarning in a later test
 
 
 @pytest.fixture
