@@ -29,6 +29,19 @@ def needs_service(name: str, configured: bool) -> None:
     pytest.skip(f"{name} not configured")
 
 
+REQUIRE_BROWSER = os.environ.get("REQUIRE_BROWSER") == "1"
+
+
+def need_tool(present: bool, reason: str) -> None:
+    """Skip a test whose machine tool is missing (Chromium, espeak-ng, sox, libopus); with
+    REQUIRE_BROWSER=1 (CI, which installs them), fail instead."""
+    if present:
+        return
+    if REQUIRE_BROWSER:
+        pytest.fail(f"{reason} (REQUIRE_BROWSER=1)")
+    pytest.skip(reason)
+
+
 @pytest.fixture
 def redis_url() -> str:
     needs_service("REDIS_URL", bool(settings.REDIS_URL))

@@ -24,11 +24,11 @@ from playwright.sync_api import Browser, Playwright, sync_playwright
 
 from assistants.models import Membership
 from simulators.server import SimulatorHandle
+from tests.conftest import need_tool
 from tests.factories import AssistantFactory, MembershipFactory
 from tests.fixtures.servers import Server, server_env, start_server
 
 CHROMIUM = Path("/usr/bin/chromium")
-REQUIRE_BROWSER = os.environ.get("REQUIRE_BROWSER") == "1"
 SPOKEN = "Hello there, what time is it?"  # about 1.9 s of speech
 # What the microphone hears from the moment it starts (Chromium loops the file; each capture
 # starts at its beginning): the question at 0.5 s, then again at ~8.8 s (a barge-in if a
@@ -36,20 +36,11 @@ SPOKEN = "Hello there, what time is it?"  # about 1.9 s of speech
 LEAD_IN_S, GAP_S, TAIL_S = 0.5, 6, 30
 
 
-def need(condition: bool, reason: str) -> None:
-    """Skip when the machine lacks a tool; with REQUIRE_BROWSER=1 (CI), fail instead."""
-    if condition:
-        return
-    if REQUIRE_BROWSER:
-        pytest.fail(f"{reason} (REQUIRE_BROWSER=1)")
-    pytest.skip(reason)
-
-
 @pytest.fixture(scope="module")
 def speech_wav(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Real speech, 48 kHz mono 16-bit: the question twice, then silence."""
-    need(bool(shutil.which("espeak-ng")), "espeak-ng is not installed (apt install espeak-ng)")
-    need(bool(shutil.which("sox")), "sox is not installed (apt install sox)")
+    need_tool(bool(shutil.which("espeak-ng")), "espeak-ng is not installed (apt install espeak-ng)")
+    need_tool(bool(shutil.which("sox")), "sox is not installed (apt install sox)")
     folder = tmp_path_factory.mktemp("speech")
     raw, said, first = folder / "raw.wav", folder / "said.wav", folder / "first.wav"
     wav = folder / "speech.wav"
@@ -65,7 +56,7 @@ def speech_wav(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def playwright() -> Iterator[Playwright]:
-    need(CHROMIUM.exists(), f"{CHROMIUM} is absent (apt install chromium)")
+    need_tool(CHROMIUM.exists(), f"{CHROMIUM} is absent (apt install chromium)")
     with sync_playwright() as instance:
         yield instance
 

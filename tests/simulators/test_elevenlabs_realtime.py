@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
-import os
 import shutil
 import subprocess
 import time
@@ -29,19 +28,12 @@ from elevenlabs.realtime import (
 )
 from websockets.exceptions import ConnectionClosed
 
+from tests.conftest import need_tool
+
 KEY = "sk_test_0123456789abcdef0123456789"
 SPOKEN = "Please add buy milk to my list."
 RATE = 16000
 CHUNK_BYTES = 2 * RATE * 20 // 1000  # 20 ms
-REQUIRED = os.environ.get("REQUIRE_BROWSER") == "1"
-
-
-def need(condition: bool, reason: str) -> None:
-    if condition:
-        return
-    if REQUIRED:
-        pytest.fail(f"{reason} (REQUIRE_BROWSER is set)")
-    pytest.skip(reason)
 
 
 @pytest.fixture(scope="session")
@@ -51,8 +43,8 @@ def speech_pcm(tmp_path_factory: pytest.TempPathFactory) -> bytes:
 
 def make_speech_pcm(folder: Path) -> bytes:
     """SPOKEN as 16 kHz mono s16le PCM, made at test time."""
-    need(bool(shutil.which("espeak-ng")), "espeak-ng is not installed (apt install espeak-ng)")
-    need(bool(shutil.which("sox")), "sox is not installed (apt install sox)")
+    need_tool(bool(shutil.which("espeak-ng")), "espeak-ng is not installed (apt install espeak-ng)")
+    need_tool(bool(shutil.which("sox")), "sox is not installed (apt install sox)")
     wav, raw = folder / "speech.wav", folder / "speech.raw"
     subprocess.run(["espeak-ng", "-s", "150", "-w", str(wav), SPOKEN], check=True)
     to_pcm = ["-r", str(RATE), "-c", "1", "-b", "16", "-e", "signed-integer", "-t", "raw"]

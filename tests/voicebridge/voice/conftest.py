@@ -8,7 +8,6 @@ missing tool into a failure instead.
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 import uuid
@@ -19,20 +18,12 @@ import discord.ext.test as dpytest
 import pytest
 from discord import app_commands, opus
 
+from tests.conftest import need_tool
 from voicebridge.voice.audio import FRAME_BYTES, OpusUnavailable, load_opus
 from voicebridge.voice.commands import COMMANDS
 
-REQUIRED = os.environ.get("REQUIRE_BROWSER") == "1" or os.environ.get("REQUIRE_SERVICES") == "1"
 SPOKEN = "Please add buy milk to my list."
 SPEECH_SECONDS_RANGE = (1.2, 4.0)  # what espeak-ng takes to say SPOKEN at 150 words a minute
-
-
-def need(condition: bool, reason: str) -> None:
-    if condition:
-        return
-    if REQUIRED:
-        pytest.fail(f"{reason} (REQUIRE_BROWSER/REQUIRE_SERVICES is set)")
-    pytest.skip(reason)
 
 
 @pytest.fixture(scope="session")
@@ -40,14 +31,14 @@ def libopus() -> None:
     try:
         load_opus()
     except OpusUnavailable as exc:
-        need(False, str(exc))
+        need_tool(False, str(exc))
 
 
 @pytest.fixture(scope="session")
 def speech_pcm(tmp_path_factory: pytest.TempPathFactory) -> bytes:
     """SPOKEN as a Discord client captures it: 48 kHz stereo s16le."""
-    need(bool(shutil.which("espeak-ng")), "espeak-ng is not installed (apt install espeak-ng)")
-    need(bool(shutil.which("sox")), "sox is not installed (apt install sox)")
+    need_tool(bool(shutil.which("espeak-ng")), "espeak-ng is not installed (apt install espeak-ng)")
+    need_tool(bool(shutil.which("sox")), "sox is not installed (apt install sox)")
     folder: Path = tmp_path_factory.mktemp("speech")
     wav, raw = folder / "speech.wav", folder / "speech.raw"
     subprocess.run(["espeak-ng", "-s", "150", "-w", str(wav), SPOKEN], check=True)
