@@ -31,7 +31,7 @@ from voicebridge.services import discord_binding_create
 
 pytestmark = pytest.mark.django_db(transaction=True)
 EPHEMERAL = 64
-TODO = {"name": "notion_append_to_page", "arguments": {"content": "- [ ] Buy milk"}}
+APPEND_TODO_CALL = {"name": "notion_append_to_page", "arguments": {"content": "- [ ] Buy milk"}}
 
 
 @dataclass
@@ -114,9 +114,9 @@ async def test_target_page_sends_only_that_members_todos_to_their_page(
     assert response["flags"] == EPHEMERAL
     assert response["content"] == f"Your Notion tools now write to page `{mine}`."
 
-    providers.script_chat({"tool_calls": [TODO]}, {"text": "Added."})
+    providers.script_chat({"tool_calls": [APPEND_TODO_CALL]}, {"text": "Added."})
     await world.mention("add buy milk")
-    providers.script_chat({"tool_calls": [TODO]}, {"text": "Added."})
+    providers.script_chat({"tool_calls": [APPEND_TODO_CALL]}, {"text": "Added."})
     await world.mention("add buy milk", member=1)  # the other member chose nothing
 
     assert todos(notion_sim, mine) == ["Buy milk"]
@@ -133,13 +133,13 @@ async def test_a_choice_applies_to_the_live_conversation_and_default_undoes_it(
     mine = world.pages["My list"]
     await world.command("target-page", page=mine)
 
-    providers.script_chat({"tool_calls": [TODO]}, {"text": "Added."})
+    providers.script_chat({"tool_calls": [APPEND_TODO_CALL]}, {"text": "Added."})
     await world.mention("add buy milk")
     assert todos(notion_sim, mine) == ["Buy milk"]
 
     response = await world.command("target-page", page="default")
     assert response["content"] == "Your Notion tools use the assistant's default page again."
-    providers.script_chat({"tool_calls": [TODO]}, {"text": "Added."})
+    providers.script_chat({"tool_calls": [APPEND_TODO_CALL]}, {"text": "Added."})
     await world.mention("add buy milk")
     assert todos(notion_sim, world.pages["Team list"]) == ["Buy milk"]
     [session] = await discord_sessions()  # one conversation all along
@@ -163,7 +163,7 @@ async def test_dry_run_on_writes_nothing_and_off_writes_again(world, providers, 
         "flags": EPHEMERAL,
         "tts": False,
     }
-    providers.script_chat({"tool_calls": [TODO]}, {"text": "I would add it."})
+    providers.script_chat({"tool_calls": [APPEND_TODO_CALL]}, {"text": "I would add it."})
     await world.mention("add buy milk")
     team = world.pages["Team list"]
     assert todos(notion_sim, team) == []
@@ -174,7 +174,7 @@ async def test_dry_run_on_writes_nothing_and_off_writes_again(world, providers, 
     assert json.loads(result)["result"]["dry_run"] is True
 
     await world.command("dry-run", mode="off")
-    providers.script_chat({"tool_calls": [TODO]}, {"text": "Added."})
+    providers.script_chat({"tool_calls": [APPEND_TODO_CALL]}, {"text": "Added."})
     await world.mention("add buy milk")
     assert todos(notion_sim, team) == ["Buy milk"]
 
@@ -244,7 +244,7 @@ async def test_status_shows_the_last_turns_timings(world, providers):
     assert (await world.command("status"))["content"] == (
         "No turns of yours in this server yet: ask something first."
     )
-    providers.script_chat({"tool_calls": [TODO]}, {"text": "Added."})
+    providers.script_chat({"tool_calls": [APPEND_TODO_CALL]}, {"text": "Added."})
     await world.mention("add buy milk")
     response = await world.command("status")
     assert response["flags"] == EPHEMERAL
