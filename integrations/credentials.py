@@ -63,10 +63,9 @@ def base_url_problem(url: str) -> str | None:
     if parts.scheme not in {"http", "https"} or not parts.hostname:
         return "the base URL must be http:// or https:// with a host name"
     try:
-        addresses = addresses_of(parts.hostname, parts.port or 443)
+        private = non_public_addresses(parts.hostname, parts.port or 443)
     except (OSError, UnicodeError):
         return f"the host {parts.hostname} could not be resolved, so it cannot be checked"
-    private = sorted({str(a) for a in addresses if not is_public(a)})
     if private:
         return (
             f"the host {parts.hostname} resolves to {', '.join(private)}, which is not a public"
@@ -80,6 +79,12 @@ def addresses_of(host: str, port: int) -> list[ipaddress.IPv4Address | ipaddress
     infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     # getaddrinfo gives "fe80::1%eth0" for scoped addresses; the scope does not change the kind.
     return [ipaddress.ip_address(str(info[4][0]).split("%")[0]) for info in infos]
+
+
+def non_public_addresses(host: str, port: int) -> list[str]:
+    """The addresses ``host`` resolves to that a tenant-set URL must not reach (sorted; empty
+    when all are public). OSError or UnicodeError when it does not resolve."""
+    return sorted({str(a) for a in addresses_of(host, port) if not is_public(a)})
 
 
 def is_public(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:

@@ -23,7 +23,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from assistants.models import Assistant, Membership, Organization
-from integrations.credentials import addresses_of, is_public
+from integrations.credentials import addresses_of, is_public, non_public_addresses
 from webhooks.models import (
     EVENT_TYPES,
     Delivery,
@@ -51,10 +51,9 @@ def url_problem(url: str) -> str | None:
     if settings.WEBHOOK_URLS_ALLOW_PRIVATE:
         return None
     try:
-        addresses = addresses_of(host, port or 443)
+        private = non_public_addresses(host, port or 443)
     except (OSError, UnicodeError):
         return f"the host {host} could not be resolved"
-    private = sorted({str(a) for a in addresses if not is_public(a)})
     if private:
         return f"the host {host} resolves to {', '.join(private)}, which is not a public address"
     return None

@@ -31,7 +31,7 @@ from django.conf import settings
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import best_match
 
-from integrations.credentials import addresses_of, is_public
+from integrations.credentials import is_public, non_public_addresses
 from integrations.http import tls_context
 from integrations.tools.base import ToolContext, ToolError, ToolOutcome
 from integrations.tools.signing import signed_headers
@@ -57,10 +57,10 @@ def url_problem(url: str) -> str | None:
     if settings.CUSTOM_TOOLS_ALLOW_PRIVATE_URLS:
         return None
     try:
-        addresses = addresses_of(parts.hostname, port or 443)
+        private = non_public_addresses(parts.hostname, port or 443)
     except (OSError, UnicodeError, ValueError):
         return f"The host {parts.hostname} could not be resolved, so it cannot be checked."
-    if any(not is_public(address) for address in addresses):
+    if private:
         return (
             f"The host {parts.hostname} is not a public address (loopback, private, link-local"
             " or reserved); the platform operator may allow such URLs with"
