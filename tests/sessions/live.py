@@ -24,12 +24,12 @@ class LiveClient:
         return cls(ws_path_for(session_id), **kwargs)
 
     async def connect(self) -> dict:
-        connected, _ = await self.comm.connect()
+        connected, _ = await self.comm.connect(timeout=5)  # a loaded machine may take over 1 s
         assert connected
         return await self.expect("connected")
 
     async def close_code(self, timeout: float = 5) -> int:
-        connected, _ = await self.comm.connect()
+        connected, _ = await self.comm.connect(timeout=5)  # a loaded machine may take over 1 s
         assert connected  # refusals accept first, so the close code reaches the client
         message = await self.comm.receive_output(timeout)
         assert message["type"] == "websocket.close", message
