@@ -145,6 +145,7 @@ class AssistantAdmin(OrganizationScopedAdmin):
         "model_provider",
         "voice_provider",
         "transcriber_provider",
+        "transcriber_mode",
         ("archived_at", admin.EmptyFieldListFilter),
     ]
     search_fields = ["name", "organization__name", "system_prompt"]
@@ -164,12 +165,33 @@ class AssistantAdmin(OrganizationScopedAdmin):
                 ]
             },
         ),
-        ("Transcriber", {"fields": ["transcriber_provider", "transcriber_model", "language"]}),
+        (
+            "Transcriber",
+            {
+                "fields": [
+                    "transcriber_provider",
+                    "transcriber_mode",
+                    "transcriber_model",
+                    "language",
+                ]
+            },
+        ),
+        (
+            "Turn taking",
+            {
+                "fields": [
+                    "end_of_turn_silence_ms",
+                    "min_speech_ms",
+                    "interruptions_enabled",
+                    "barge_in_min_speech_ms",
+                    "preemptive_replies",
+                ]
+            },
+        ),
         (
             "Conversation",
             {
                 "fields": [
-                    "interruptions_enabled",
                     "silence_timeout_seconds",
                     "max_duration_seconds",
                     "end_call_phrases",

@@ -166,6 +166,11 @@ def prefix_of(raw_key: str) -> str | None:
     return "_".join(parts[:3])
 
 
+STREAMING_NEEDS_ELEVENLABS = (
+    "Streaming transcription needs the ElevenLabs transcriber (Scribe v2 Realtime)."
+)
+
+
 class AssistantQuerySet(OrgScopedQuerySet["Assistant"]):
     def live(self) -> AssistantQuerySet:
         return self.filter(archived_at__isnull=True)
@@ -182,6 +187,10 @@ class Assistant(models.Model):
     class TranscriberProvider(models.TextChoices):
         OPENAI = "openai", "OpenAI"
         ELEVENLABS = "elevenlabs", "ElevenLabs Scribe"
+
+    class TranscriberMode(models.TextChoices):
+        STREAMING = "streaming", "Streaming (realtime, live captions)"
+        BATCH = "batch", "Batch (one request per utterance)"
 
     class OutputFormat(models.TextChoices):
         PCM_16000 = "pcm_16000"
@@ -222,8 +231,44 @@ class Assistant(models.Model):
         max_length=20, choices=TranscriberProvider.choices, default=TranscriberProvider.OPENAI
     )
     transcriber_model = models.CharField(max_length=100, default="gpt-4o-mini-transcribe")
+    # "batch" by default: clients that never heard of the mode keep the behaviour they had.
+    transcriber_mode = models.CharField(
+        max_length=10,
+        choices=TranscriberMode.choices,
+        default=TranscriberMode.BATCH,
+        help_text="Streaming sends the caller's speech to the transcriber as it is spoken, so "
+        "the text is ready the moment they stop and live captions show while they talk "
+        "(ElevenLabs only, with a realtime model such as scribe_v2_realtime). Batch sends "
+        "each utterance whole once the caller has stopped.",
+    )
     language = models.CharField(max_length=16, default="en")
     interruptions_enabled = models.BooleanField(default=True)
+    end_of_turn_silence_ms = models.PositiveIntegerField(
+        default=500,
+        validators=[MinValueValidator(200), MaxValueValidator(3_000)],
+        help_text="How long the caller must be silent, in milliseconds, before their turn "
+        "ends and the assistant answers (200 to 3,000). Shorter answers sooner; longer lets "
+        "people pause mid-sentence.",
+    )
+    min_speech_ms = models.PositiveIntegerField(
+        default=100,
+        validators=[MinValueValidator(40), MaxValueValidator(2_000)],
+        help_text="Sound shorter than this, in milliseconds, is taken as noise (a cough, a "
+        "click), not as a turn (40 to 2,000).",
+    )
+    barge_in_min_speech_ms = models.PositiveIntegerField(
+        default=200,
+        validators=[MinValueValidator(40), MaxValueValidator(3_000)],
+        help_text="How long the caller must speak over the assistant, in milliseconds, before "
+        "it stops talking (40 to 3,000). Applies only when interruptions are allowed.",
+    )
+    preemptive_replies = models.BooleanField(
+        default=True,
+        help_text="Start writing the reply at the caller's first short pause, before their "
+        "turn has surely ended, so it can be spoken sooner. If the caller goes on talking or "
+        "their words change, that reply is thrown away: never heard, never stored, its tools "
+        "never run.",
+    )
     silence_timeout_seconds = models.PositiveIntegerField(
         default=30, validators=[MinValueValidator(1), MaxValueValidator(3_600)]
     )
@@ -261,6 +306,11 @@ class Assistant(models.Model):
             raise ValidationError({"voice_id": "A voice is required unless the voice is 'none'."})
         if not self.language.replace("-", "").isalnum():
             raise ValidationError({"language": "Use a language code such as 'en' or 'pt-BR'."})
+        if (
+            self.transcriber_mode == self.TranscriberMode.STREAMING
+            and self.transcriber_provider != self.TranscriberProvider.ELEVENLABS
+        ):
+            raise ValidationError({"transcriber_mode": STREAMING_NEEDS_ELEVENLABS})
         self._clean_tool_options()
 
     def _clean_tool_options(self) -> None:

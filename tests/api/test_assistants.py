@@ -23,6 +23,11 @@ def test_create_applies_model_defaults_and_returns_201(api, org):
     assert body["temperature"] == 0.7
     assert body["tools"] == []
     assert "organization" not in body and "archived_at" not in body
+    # Clients that never heard of turn taking keep batch transcription.
+    assert body["transcriber_mode"] == "batch"
+    assert body["end_of_turn_silence_ms"] == 500
+    assert (body["min_speech_ms"], body["barge_in_min_speech_ms"]) == (100, 200)
+    assert body["preemptive_replies"] is True
 
 
 def test_create_with_every_writable_field(api):
@@ -40,9 +45,14 @@ def test_create_with_every_writable_field(api):
         "voice_output_format": "pcm_16000",
         "voice_settings": {"stability": 0.4, "speed": 1.1, "use_speaker_boost": True},
         "transcriber_provider": "elevenlabs",
-        "transcriber_model": "scribe_v2",
+        "transcriber_model": "scribe_v2_realtime",
+        "transcriber_mode": "streaming",
         "language": "pt-BR",
         "interruptions_enabled": False,
+        "end_of_turn_silence_ms": 350,
+        "min_speech_ms": 60,
+        "barge_in_min_speech_ms": 400,
+        "preemptive_replies": False,
         "silence_timeout_seconds": 12,
         "max_duration_seconds": 900,
         "end_call_phrases": ["goodbye", "bye now"],
@@ -86,6 +96,52 @@ def test_patch_runs_the_model_rules_across_fields(api, assistant):
     assert "voice_id" in error_of(response)["fields"]
     response = api.patch(detail(assistant.id), {"voice_id": "", "voice_provider": "none"}, "json")
     assert response.status_code == 200
+
+
+STREAMING_NEEDS_ELEVENLABS = (
+    "Streaming transcription needs the ElevenLabs transcriber (Scribe v2 Realtime)."
+)
+STREAMING = {
+    "transcriber_provider": "elevenlabs",
+    "transcriber_mode": "streaming",
+    "transcriber_model": "scribe_v2_realtime",
+}
+
+
+def test_streaming_with_the_openai_transcriber_is_a_field_error(api, assistant):
+    response = api.patch(detail(assistant.id), {"transcriber_mode": "streaming"}, format="json")
+
+    assert response.status_code == 400
+    assert error_of(response)["fields"] == {"transcriber_mode": [STREAMING_NEEDS_ELEVENLABS]}
+    assistant.refresh_from_db()
+    assert assistant.transcriber_mode == "batch"
+
+
+def test_a_streaming_assistant_cannot_move_to_openai_without_going_batch(api, assistant):
+    assert api.patch(detail(assistant.id), STREAMING, format="json").status_code == 200
+
+    refused = api.patch(detail(assistant.id), {"transcriber_provider": "openai"}, format="json")
+    assert error_of(refused)["fields"] == {"transcriber_mode": [STREAMING_NEEDS_ELEVENLABS]}
+
+    both = {"transcriber_provider": "openai", "transcriber_mode": "batch"}
+    assert api.patch(detail(assistant.id), both, format="json").status_code == 200
+
+
+def test_turn_taking_settings_round_trip(api, assistant):
+    settings = {
+        **STREAMING,
+        "end_of_turn_silence_ms": 200,
+        "min_speech_ms": 2000,
+        "barge_in_min_speech_ms": 3000,
+        "preemptive_replies": False,
+    }
+    response = api.patch(detail(assistant.id), settings, format="json")
+
+    assert response.status_code == 200, response.json()
+    read = api.get(detail(assistant.id)).json()
+    assert {key: read[key] for key in settings} == settings
+    assistant.refresh_from_db()
+    assert {key: getattr(assistant, key) for key in settings} == settings
 
 
 def test_background_denoising_is_refused_as_not_supported(api, assistant):

@@ -66,6 +66,10 @@ INVALID_ASSISTANT_FIELDS = [
     ("voice_settings", {"pitch": 1}),
     ("transcriber_provider", "deepgram"),
     ("transcriber_model", ""),
+    ("transcriber_mode", "realtime"),
+    ("transcriber_mode", ""),
+    ("transcriber_mode", None),
+    ("transcriber_mode", "streaming"),  # with the default transcriber, OpenAI
     ("language", ""),
     ("language", "en us"),
     ("language", "x" * 17),
@@ -76,6 +80,19 @@ INVALID_ASSISTANT_FIELDS = [
     ("silence_timeout_seconds", "30"),
     ("max_duration_seconds", 9),
     ("max_duration_seconds", 43_201),
+    ("end_of_turn_silence_ms", 199),
+    ("end_of_turn_silence_ms", 3001),
+    ("end_of_turn_silence_ms", "500"),
+    ("end_of_turn_silence_ms", None),
+    ("min_speech_ms", 39),
+    ("min_speech_ms", 2001),
+    ("min_speech_ms", -100),
+    ("barge_in_min_speech_ms", 39),
+    ("barge_in_min_speech_ms", 3001),
+    ("barge_in_min_speech_ms", 2.5),
+    ("preemptive_replies", "true"),
+    ("preemptive_replies", 1),
+    ("preemptive_replies", None),
     ("end_call_phrases", "bye"),
     ("end_call_phrases", [1]),
     ("end_call_phrases", [""]),
@@ -109,6 +126,13 @@ VALID_ASSISTANT_BOUNDARIES = [
     ("first_message", "é" * 2000),
     ("silence_timeout_seconds", 3600),
     ("max_duration_seconds", 10),
+    ("end_of_turn_silence_ms", 200),
+    ("end_of_turn_silence_ms", 3000),
+    ("min_speech_ms", 40),
+    ("min_speech_ms", 2000),
+    ("barge_in_min_speech_ms", 40),
+    ("barge_in_min_speech_ms", 3000),
+    ("preemptive_replies", False),
     ("voice_settings", {"stability": 0, "similarity_boost": 1, "style": 0.5, "speed": 1.2}),
     ("end_call_phrases", ["bye"] * 20),
     ("language", "pt-BR"),
@@ -151,6 +175,15 @@ def test_assistant_boundaries_are_accepted(api, case):
     response = api.post(ASSISTANTS, {"name": "ok", field: value}, format="json")
     assert response.status_code == 201, response.content
     assert response.json()[field] == value
+
+
+def test_range_errors_say_the_range(api):
+    payload = {"name": "ok", "end_of_turn_silence_ms": 100, "min_speech_ms": 5000}
+    fields = error_of(api.post(ASSISTANTS, payload, format="json"))["fields"]
+    assert fields == {
+        "end_of_turn_silence_ms": ["Ensure this value is greater than or equal to 200."],
+        "min_speech_ms": ["Ensure this value is less than or equal to 2000."],
+    }
 
 
 def test_all_field_errors_are_reported_together(api):

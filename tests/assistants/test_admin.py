@@ -177,8 +177,13 @@ def admin_form(organization, **overrides) -> dict:
         "voice_settings": "{}",
         "transcriber_provider": "openai",
         "transcriber_model": "gpt-4o-mini-transcribe",
+        "transcriber_mode": "batch",
         "language": "en",
         "interruptions_enabled": "on",
+        "end_of_turn_silence_ms": 500,
+        "min_speech_ms": 100,
+        "barge_in_min_speech_ms": 200,
+        "preemptive_replies": "on",
         "silence_timeout_seconds": 30,
         "max_duration_seconds": 600,
         "end_call_phrases": "[]",
@@ -186,3 +191,65 @@ def admin_form(organization, **overrides) -> dict:
         "metadata": "{}",
     }
     return {**form, **overrides}
+
+
+def test_turn_taking_settings_have_their_own_fieldset(client, world):
+    client.force_login(world["owner"])
+    response = client.get(change_url(world["assistant"]))
+
+    fieldsets = {fs.name: list(fs.fields) for fs in response.context["adminform"]}
+    assert fieldsets["Turn taking"] == [
+        "end_of_turn_silence_ms",
+        "min_speech_ms",
+        "interruptions_enabled",
+        "barge_in_min_speech_ms",
+        "preemptive_replies",
+    ]
+    assert "transcriber_mode" in fieldsets["Transcriber"]
+    assert "How long the caller must be silent" in response.content.decode()  # the help text
+
+
+def test_owner_saves_streaming_turn_taking_settings(client, world):
+    client.force_login(world["owner"])
+    form = admin_form(
+        world["acme"],
+        name="Acme helper",
+        transcriber_provider="elevenlabs",
+        transcriber_mode="streaming",
+        transcriber_model="scribe_v2_realtime",
+        end_of_turn_silence_ms=350,
+        min_speech_ms=80,
+        barge_in_min_speech_ms=300,
+        preemptive_replies="",
+    )
+    response = client.post(change_url(world["assistant"]), form)
+
+    assert response.status_code == 302
+    saved = Assistant.objects.for_org(world["acme"]).get(pk=world["assistant"].pk)
+    assert (saved.transcriber_mode, saved.transcriber_model) == ("streaming", "scribe_v2_realtime")
+    assert (saved.end_of_turn_silence_ms, saved.min_speech_ms) == (350, 80)
+    assert saved.barge_in_min_speech_ms == 300
+    assert saved.preemptive_replies is False
+
+
+def test_admin_refuses_streaming_with_the_openai_transcriber(client, world):
+    client.force_login(world["owner"])
+    form = admin_form(world["acme"], name="Acme helper", transcriber_mode="streaming")
+    response = client.post(change_url(world["assistant"]), form)
+
+    assert response.status_code == 200
+    errors = response.context["adminform"].form.errors
+    assert errors["transcriber_mode"] == [
+        "Streaming transcription needs the ElevenLabs transcriber (Scribe v2 Realtime)."
+    ]
+    world["assistant"].refresh_from_db()
+    assert world["assistant"].transcriber_mode == "batch"
+
+
+def test_admin_refuses_turn_taking_values_out_of_range(client, world):
+    client.force_login(world["owner"])
+    form = admin_form(world["acme"], end_of_turn_silence_ms=100, barge_in_min_speech_ms=5000)
+    response = client.post(reverse("admin:assistants_assistant_add"), form)
+
+    errors = response.context["adminform"].form.errors
+    assert "end_of_turn_silence_ms" in errors and "barge_in_min_speech_ms" in errors
