@@ -14,6 +14,8 @@ from typing import Any
 
 from django import forms
 from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
 from django.forms.models import fields_for_model
 
 from assistants.api.serializers import ASSISTANT_WRITABLE_FIELDS
@@ -50,10 +52,11 @@ HELP = {
     "suits browsers.",
     "voice_settings": "Tick a setting to set it; unticked, the voice's own default applies.",
     "transcriber_provider": "Who turns the caller's speech into text.",
-    "transcriber_model": "For OpenAI e.g. gpt-4o-mini-transcribe or gpt-4o-transcribe; for "
-    "ElevenLabs scribe_v2.",
+    "transcriber_model": "For streaming, ElevenLabs scribe_v2_realtime. For batch: OpenAI "
+    "gpt-4o-mini-transcribe or gpt-4o-transcribe, or ElevenLabs scribe_v2.",
     "language": "The caller's language, as a code such as en or pt-BR.",
     "interruptions_enabled": "Callers may interrupt the assistant by speaking (barge-in).",
+    # transcriber_mode and the turn-taking fields: the model's help texts.
     "silence_timeout_seconds": "End the call after this many seconds without speech (1 to 3,600).",
     "max_duration_seconds": "The longest a call may last, in seconds (10 to 43,200).",
     "end_call_phrases": "When a reply contains one of these phrases, the call ends once it "
@@ -73,6 +76,11 @@ LABELS = {
     "max_duration_seconds": "Maximum duration (seconds)",
     "max_tokens": "Maximum reply length (tokens)",
     "end_call_phrases": "End-call phrases",
+    "transcriber_mode": "Transcription",
+    "end_of_turn_silence_ms": "End of turn after silence (ms)",
+    "min_speech_ms": "Shortest speech (ms)",
+    "barge_in_min_speech_ms": "Speech that interrupts (ms)",
+    "preemptive_replies": "Start replies early (preemptive replies)",
 }
 OUTPUT_FORMAT_LABELS = {
     "pcm_16000": "PCM, 16 kHz (phones)",
@@ -82,7 +90,22 @@ OUTPUT_FORMAT_LABELS = {
     "pcm_48000": "PCM, 48 kHz",
 }
 VOICE_MODELS = ("eleven_flash_v2_5", "eleven_turbo_v2_5", "eleven_multilingual_v2", "eleven_v3")
-TRANSCRIBER_MODELS = ("gpt-4o-mini-transcribe", "gpt-4o-transcribe", "whisper-1", "scribe_v2")
+TRANSCRIBER_MODELS = (
+    "scribe_v2_realtime",
+    "gpt-4o-mini-transcribe",
+    "gpt-4o-transcribe",
+    "whisper-1",
+    "scribe_v2",
+)
+TURN_TAKING_MS_FIELDS = ("end_of_turn_silence_ms", "min_speech_ms", "barge_in_min_speech_ms")
+# A new assistant made in the builder starts on the fastest path: ElevenLabs streaming, with the
+# text ready when the caller stops. The model's defaults stay batch for API clients, which keep
+# the behaviour they had.
+NEW_ASSISTANT_DEFAULTS = {
+    "transcriber_provider": Assistant.TranscriberProvider.ELEVENLABS,
+    "transcriber_mode": Assistant.TranscriberMode.STREAMING,
+    "transcriber_model": "scribe_v2_realtime",
+}
 
 
 class AssistantForm(forms.Form):
@@ -101,7 +124,7 @@ class AssistantForm(forms.Form):
         voices: Catalog | None = None,
     ) -> None:
         self.organization, self.assistant = organization, assistant
-        stored = assistant or Assistant(organization=organization)
+        stored = assistant or Assistant(organization=organization, **NEW_ASSISTANT_DEFAULTS)
         initial = {name: getattr(stored, name) for name in ASSISTANT_WRITABLE_FIELDS}
         super().__init__(data, initial=initial)
         self.fields.update(fields_for_model(Assistant, fields=MODEL_FIELDS))
@@ -129,6 +152,8 @@ class AssistantForm(forms.Form):
             for value, label in Assistant.OutputFormat.choices
         ]
         self.fields["temperature"].widget.attrs.update(step="0.1", min="0", max="2")
+        for name in TURN_TAKING_MS_FIELDS:
+            self.fields[name].widget.attrs.update(_model_bounds(name))
         for name in ("first_message", "system_prompt"):
             self.fields[name].widget.attrs["rows"] = 3 if name == "first_message" else 8
 
@@ -231,6 +256,18 @@ def _connection_label(connection: NotionConnection) -> str:
         if workspace != connection.name
         else f"{connection.name}{broken}"
     )
+
+
+def _model_bounds(name: str) -> dict[str, str]:
+    """The model field's validator limits as the number input's ``min``/``max``."""
+    field = Assistant._meta.get_field(name)
+    assert isinstance(field, models.Field)
+    bounds = {}
+    for validator in field.validators:
+        if isinstance(validator, MinValueValidator | MaxValueValidator):
+            key = "min" if isinstance(validator, MinValueValidator) else "max"
+            bounds[key] = str(validator.limit_value)
+    return bounds
 
 
 def _suggesting(list_id: str) -> forms.TextInput:

@@ -53,8 +53,13 @@ def form_data(**changes: Any) -> dict[str, Any]:
         "voice_settings_use_speaker_boost": "",
         "transcriber_provider": "openai",
         "transcriber_model": "gpt-4o-mini-transcribe",
+        "transcriber_mode": "batch",
         "language": "en",
         "interruptions_enabled": "on",
+        "end_of_turn_silence_ms": "500",
+        "min_speech_ms": "100",
+        "barge_in_min_speech_ms": "200",
+        "preemptive_replies": "on",
         "silence_timeout_seconds": "30",
         "max_duration_seconds": "600",
         "end_call_phrases": [""],
@@ -159,6 +164,69 @@ def test_create_with_tools_sliders_phrases_and_metadata_stores_what_the_api_stor
     ]
 
 
+def test_a_new_assistant_starts_on_elevenlabs_streaming(member_client):
+    html = member_client.get(NEW).content.decode()
+
+    assert '<option value="elevenlabs" selected>ElevenLabs Scribe</option>' in html
+    assert '<option value="streaming" selected>Streaming (realtime, live captions)</option>' in html
+    assert 'name="transcriber_model" value="scribe_v2_realtime"' in html
+    assert '<option value="scribe_v2_realtime">' in html  # the model suggestions
+
+
+def test_the_builder_groups_turn_taking_with_its_help(member_client):
+    html = member_client.get(NEW).content.decode()
+
+    start, end = html.index("<legend>Turn taking</legend>"), html.index("<legend>Tools</legend>")
+    section = html[start:end]
+    for name, low, high, default in [
+        ("end_of_turn_silence_ms", 200, 3000, 500),
+        ("min_speech_ms", 40, 2000, 100),
+        ("barge_in_min_speech_ms", 40, 3000, 200),
+    ]:
+        assert f'name="{name}" value="{default}" min="{low}" max="{high}"' in section
+    assert 'name="interruptions_enabled" aria-describedby' in section
+    assert 'name="preemptive_replies" aria-describedby' in section
+    assert "End of turn after silence (ms)" in section
+    assert "How long the caller must be silent, in milliseconds" in section
+    assert "How long the caller must speak over the assistant" in section
+    assert "never heard, never stored, its tools never run" in section
+
+
+def test_create_stores_the_turn_taking_settings(member_client, org):
+    data = form_data(
+        transcriber_provider="elevenlabs",
+        transcriber_mode="streaming",
+        transcriber_model="scribe_v2_realtime",
+        end_of_turn_silence_ms="300",
+        min_speech_ms="60",
+        barge_in_min_speech_ms="250",
+    )
+    del data["preemptive_replies"]  # an unticked box is not posted
+
+    response = member_client.post(NEW, data)
+
+    assert response.status_code == 302
+    assistant = Assistant.objects.for_org(org).get()
+    assert (assistant.transcriber_provider, assistant.transcriber_mode) == (
+        "elevenlabs",
+        "streaming",
+    )
+    assert assistant.transcriber_model == "scribe_v2_realtime"
+    assert (assistant.end_of_turn_silence_ms, assistant.min_speech_ms) == (300, 60)
+    assert assistant.barge_in_min_speech_ms == 250
+    assert assistant.preemptive_replies is False
+
+
+def test_editing_keeps_an_assistants_own_transcriber(member_client, org):
+    """The streaming defaults are for new assistants only: an existing one shows its own."""
+    assistant = AssistantFactory(organization=org, transcriber_provider="openai")
+
+    html = member_client.get(f"/assistants/{assistant.pk}/").content.decode()
+
+    assert '<option value="openai" selected>OpenAI</option>' in html
+    assert '<option value="batch" selected>Batch (one request per utterance)</option>' in html
+
+
 def test_untouched_sliders_leave_the_voices_defaults(member_client, org):
     member_client.post(NEW, form_data())
 
@@ -196,6 +264,24 @@ def test_untouched_sliders_leave_the_voices_defaults(member_client, org):
         ({"language": "en us!"}, "language", "Use a language code such as"),
         ({"voice_id": ""}, "voice_id", "A voice is required unless the voice is"),
         ({"voice_output_format": "mp3_44100_128"}, "voice_output_format", "Select a valid choice"),
+        (
+            {"transcriber_mode": "streaming"},
+            "transcriber_mode",
+            "Streaming transcription needs the ElevenLabs transcriber (Scribe v2 Realtime).",
+        ),
+        ({"transcriber_mode": "live"}, "transcriber_mode", "Select a valid choice"),
+        (
+            {"end_of_turn_silence_ms": "150"},
+            "end_of_turn_silence_ms",
+            "greater than or equal to 200",
+        ),
+        ({"min_speech_ms": "2001"}, "min_speech_ms", "less than or equal to 2000"),
+        (
+            {"barge_in_min_speech_ms": "3001"},
+            "barge_in_min_speech_ms",
+            "less than or equal to 3000",
+        ),
+        ({"end_of_turn_silence_ms": ""}, "end_of_turn_silence_ms", "This field is required."),
         (
             {"end_call_phrases": [f"bye {n}" for n in range(21)]},
             "end_call_phrases",
