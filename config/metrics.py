@@ -74,6 +74,25 @@ TOOL_CALLS = Counter(
     ["tool", "outcome"],
 )
 
+PREEMPTIVE_REPLIES = Counter(
+    "vp_preemptive_replies_total",
+    "Replies started at a short pause before the end of turn: used, or discarded unheard.",
+    ["outcome"],
+)
+STT_FALLBACKS = Counter(
+    "vp_stt_stream_fallbacks_total",
+    "Utterances finished in batch after their realtime transcription failed, by error code.",
+    ["provider", "code"],
+)
+
+
+def count_preemptive_reply(outcome: str) -> None:
+    PREEMPTIVE_REPLIES.labels(outcome).inc()
+
+
+def count_stt_fallback(error: ProviderError) -> None:
+    STT_FALLBACKS.labels(error.provider, error.code).inc()
+
 
 def observe_reply(latency: Latency, *, outcome: str, first_of_turn: bool) -> None:
     """A stored assistant reply and its latency (milliseconds, None when not measured)."""

@@ -27,12 +27,13 @@ from typing import Protocol, TypeVar, cast
 
 from django.conf import settings
 
+from integrations.elevenlabs.realtime_stt import ElevenLabsRealtimeSTT
 from integrations.elevenlabs.stt import ElevenLabsSTT
 from integrations.elevenlabs.tts import ElevenLabsTTS
 from integrations.llm import LLMClient
 from integrations.openai.llm import OpenAILLM
 from integrations.openai.stt import OpenAISTT
-from integrations.stt import STTClient
+from integrations.stt import StreamingSTTClient, STTClient
 from integrations.tts import TTSClient
 
 CACHE_SIZE = 32  # a handful of organizations with their own keys, per process
@@ -140,6 +141,23 @@ def build_tts(provider: str, creds: ProviderCredentials) -> TTSClient:
 
 def build_stt(provider: str, creds: ProviderCredentials) -> STTClient:
     return _cached("stt", provider, creds, _STT_BUILDERS)
+
+
+# Realtime (streaming) transcription, by provider. A client only keeps its key and URL (each
+# stream is a WebSocket of its own), so there is nothing to cache or close.
+_STREAMING_STT_BUILDERS: Mapping[str, Callable[[str, str | None], StreamingSTTClient]] = {
+    "elevenlabs": ElevenLabsRealtimeSTT
+}
+# The batch model that finishes an utterance whose realtime stream failed.
+BATCH_FALLBACK_MODELS = {"elevenlabs": "scribe_v1"}
+
+
+def streams_speech(provider: str) -> bool:
+    return provider in _STREAMING_STT_BUILDERS
+
+
+def build_streaming_stt(provider: str, creds: ProviderCredentials) -> StreamingSTTClient:
+    return _STREAMING_STT_BUILDERS[provider](creds.api_key, creds.base_url)
 
 
 def default_credentials(provider: str) -> ProviderCredentials | None:

@@ -16,7 +16,8 @@ It speaks what the SDK's realtime client (``elevenlabs/realtime/``) sends and ex
   ``chunk_size_exceeded``, ``transcriber_error``.
 
 Transcripts are the batch simulator's: "I said something for N seconds." from the segment's
-length, so a test can tell that the audio arrived whole. A script item (queue
+length, so a test can tell that the audio arrived whole; a segment of digital silence (every
+sample below ``SILENT_PEAK``) is heard as no words, as a real model hears it. A script item (queue
 ``elevenlabs_realtime_stt``, taken when a session opens) changes one session:
 ``{"text": ...}`` is every committed text; ``{"fault": "401" | "429" | "402"}`` refuses the
 session (auth_error / rate_limited / quota_exceeded, then close 1008);
@@ -49,6 +50,7 @@ FRAME_MS = 20
 # The real defaults and limits of the VAD parameters.
 VAD_DEFAULTS = {"vad_silence_threshold_secs": 1.5, "vad_threshold": 0.4, "min_speech_ms": 100}
 VAD_SILENCE_RANGE = (0.3, 3.0)
+SILENT_PEAK = 64  # a segment whose samples all stay below this is transcribed as no words
 VAD_LEVEL_AT_THRESHOLD_1 = 2000  # RMS of a 20 ms frame that counts as speech at vad_threshold=1
 REFUSALS = {
     "401": ("auth_error", "Invalid API key"),
@@ -282,8 +284,16 @@ def _segment_seconds(segment: bytes | bytearray, sample_rate: int) -> float:
     return len(segment) / (2 * sample_rate)
 
 
+def _silent(segment: bytes | bytearray) -> bool:
+    """Nothing but quiet (the trailing silence of an utterance): a real model hears no words."""
+    samples = np.frombuffer(bytes(segment[: len(segment) - len(segment) % 2]), dtype="<i2")
+    return not samples.size or int(np.abs(samples.astype(np.int32)).max()) < SILENT_PEAK
+
+
 def _partial(session: _Session) -> str:
     session.partials += 1
+    if _silent(session.segment):
+        return ""
     if "text" in session.item:  # a scripted text grows a word per partial
         words = str(session.item["text"]).split()
         return " ".join(words[: session.partials])
@@ -309,7 +319,7 @@ async def _send_committed(
     if previous is not None:
         await asyncio.wait({previous})  # its outcome is its own; only the order matters here
     seconds = _segment_seconds(segment, session.sample_rate)
-    if not segment:
+    if _silent(segment):
         text = ""
     elif "text" in session.item:
         text = str(session.item["text"])

@@ -9,8 +9,16 @@ from functools import partial
 from django.conf import settings
 
 from assistants.models import Assistant
-from integrations.providers import ProviderCredentials, build_llm, build_stt, build_tts
-from integrations.stt import STTClient
+from integrations.providers import (
+    BATCH_FALLBACK_MODELS,
+    ProviderCredentials,
+    build_llm,
+    build_streaming_stt,
+    build_stt,
+    build_tts,
+    streams_speech,
+)
+from integrations.stt import StreamingSTTClient, STTClient
 from integrations.tts import audio_format_for
 from sessions.runtime import store
 from sessions.runtime.speech import Voice
@@ -27,6 +35,10 @@ class SessionProviders:
     stt: Callable[[], STTClient] | None  # looked up at each use, as TurnConfig.llm
     transcriber_model: str
     language: str
+    transcriber_provider: str = "openai"
+    # Realtime transcription, when the assistant streams speech (else None).
+    streaming_stt: Callable[[], StreamingSTTClient] | None = None
+    batch_model: str = ""  # the batch model: the transcriber's, or the stream's fallback
 
 
 async def session_providers(context: SessionContext, *, with_voice: bool) -> SessionProviders:
@@ -51,7 +63,31 @@ async def session_providers(context: SessionContext, *, with_voice: bool) -> Ses
         stt=_stt(assistant, creds),
         transcriber_model=assistant.transcriber_model,
         language=assistant.language,
+        transcriber_provider=assistant.transcriber_provider,
+        streaming_stt=_streaming_stt(assistant, creds),
+        batch_model=_batch_model(assistant),
     )
+
+
+def _streams(assistant: Assistant) -> bool:
+    streaming = assistant.transcriber_mode == Assistant.TranscriberMode.STREAMING
+    return streaming and streams_speech(assistant.transcriber_provider)
+
+
+def _streaming_stt(
+    assistant: Assistant, creds: Credentials
+) -> Callable[[], StreamingSTTClient] | None:
+    stt_creds = creds.get(assistant.transcriber_provider)
+    if not _streams(assistant) or stt_creds is None:
+        return None
+    client = build_streaming_stt(assistant.transcriber_provider, stt_creds)
+    return lambda: client
+
+
+def _batch_model(assistant: Assistant) -> str:
+    if _streams(assistant):
+        return BATCH_FALLBACK_MODELS[assistant.transcriber_provider]
+    return assistant.transcriber_model
 
 
 def _voice(assistant: Assistant, creds: Credentials) -> Voice | None:

@@ -18,7 +18,6 @@ from typing import Any
 from django.conf import settings
 
 from config import logs, metrics
-from integrations.errors import ProviderError
 from sessions.models import Message
 from sessions.protocol import (
     AudioCommit,
@@ -35,22 +34,22 @@ from sessions.protocol import (
     ProtocolError,
     SessionEnded,
     Sink,
-    SpeechStarted,
-    SpeechStopped,
     Transcript,
     UserMessage,
 )
 from sessions.runtime import store
+from sessions.runtime.listening import BatchSetup, Listener, TurnTaking, UserSpoke
 from sessions.runtime.providers import SessionProviders, session_providers
+from sessions.runtime.speculation import HeldSink, Speculation
 from sessions.runtime.store import Conversation, SessionContext, StoreUnavailable
+from sessions.runtime.transcription import StreamingSetup
 from sessions.runtime.turn import (
     Turn,
     TurnStart,
     TurnState,
-    provider_error,
     storage_unavailable,
 )
-from sessions.runtime.vad import SAMPLE_RATE, UtteranceDetector, VadEvent
+from sessions.runtime.vad import SAMPLE_RATE
 
 logger = logging.getLogger(__name__)
 STOP_TIMEOUT_SECONDS = 10
@@ -108,7 +107,8 @@ class LiveSession:
         self._context: SessionContext | None = None
         self._providers: SessionProviders | None = None
         self._conversation: Conversation | None = None
-        self._detector = UtteranceDetector()
+        self._listener: Listener | None = None
+        self._speculation: Speculation | None = None
         self._last_activity = time.monotonic()
 
     # ---- lifecycle -----------------------------------------------------------------------
@@ -118,6 +118,7 @@ class LiveSession:
         self._conversation = Conversation.of(context)
         logs.session_id.set(str(context.session_id))  # inherited by every task spawned below
         self._providers = await session_providers(context, with_voice=self.with_voice)
+        self._listener = self._listen()
         if not await store.activate(context.session_id):
             raise SessionOver()  # ended since it was loaded (POST /end/, expiry)
         await self.sink.send_event(self._connected_event())
@@ -184,9 +185,7 @@ class LiveSession:
                     )
                 await self.interrupt()
             case AudioCommit():
-                self._require_transcriber()
-                if (event := self._detector.commit()) is not None:
-                    await self._on_vad(event)
+                await self._require_listener().commit()
             case EndSession():
                 await self.end("user-ended")
             case Ping():
@@ -195,13 +194,12 @@ class LiveSession:
     async def audio(self, pcm: bytes) -> None:
         if self.ended:
             raise ProtocolError("session_ended", "The session has ended.")
-        self._require_transcriber()
-        for event in self._detector.feed(pcm):
-            await self._on_vad(event)
+        await self._require_listener().feed(pcm)
 
     async def user_text(self, content: str) -> Message:
         started = time.perf_counter()
         self._touch()
+        self.abandon_speculation()
         if self.interruptions_enabled:
             await self.interrupt()  # first, so the transcript reads in the order it was heard
         message = await self.conversation.add("user", content)
@@ -240,7 +238,7 @@ class LiveSession:
 
     @property
     def can_hear(self) -> bool:
-        return self._providers is not None and self._providers.stt is not None
+        return self._listener is not None
 
     # ---- turns ---------------------------------------------------------------------------
 
@@ -293,47 +291,100 @@ class LiveSession:
 
     # ---- audio in ------------------------------------------------------------------------
 
-    def _require_transcriber(self) -> None:
-        if not self.can_hear:
-            raise ProtocolError("no_transcriber", "This assistant has no transcriber configured.")
-
-    async def _on_vad(self, event: VadEvent) -> None:
-        self._touch()
-        if event.kind == "speech-started":
-            await self.sink.send_event(SpeechStarted())
-            if self.interruptions_enabled:
-                await self.interrupt()
-            return
-        await self.sink.send_event(SpeechStopped())
-        self.tasks.spawn(self._transcribe(event, time.perf_counter()), name="transcribe")
-
-    async def _transcribe(self, event: VadEvent, ended_at: float) -> None:
+    def _listen(self) -> Listener | None:
         providers = self.providers
-        assert providers.stt is not None
-        try:
-            result = await providers.stt().transcribe(
-                pcm16=event.audio,
-                sample_rate=SAMPLE_RATE,
+        if providers.stt is None:
+            return None
+        assert self._context is not None
+        language = providers.language or None
+        batch = BatchSetup(providers.stt, providers.batch_model, language)
+        streaming = None
+        if providers.streaming_stt is not None:
+            streaming = StreamingSetup(
+                provider=providers.transcriber_provider,
+                client=providers.streaming_stt,
+                batch=providers.stt,
                 model=providers.transcriber_model,
-                language=providers.language or None,
+                batch_model=providers.batch_model,
+                language=language,
+                sample_rate=SAMPLE_RATE,
             )
-        except ProviderError as exc:
-            metrics.observe_provider_error(exc)
-            await self.sink.send_event(provider_error(exc, code="stt_unavailable"))
-            return
-        stt_ms = (time.perf_counter() - ended_at) * 1000
-        text = result.text.strip()
-        if not text:
-            return
+        taking = TurnTaking.of(self._context.assistant)
+        return Listener(self, taking, batch=batch, streaming=streaming)
+
+    def _require_listener(self) -> Listener:
+        if self._listener is None:
+            raise ProtocolError("no_transcriber", "This assistant has no transcriber configured.")
+        return self._listener
+
+    # What the listener calls (listening.Hearer).
+
+    def spawn(self, coro: Coroutine[Any, Any, None], *, name: str) -> asyncio.Task[None]:
+        return self.tasks.spawn(coro, name=name)
+
+    def touch(self) -> None:
+        self._touch()
+
+    def assistant_speaking(self) -> bool:
+        """A reply is being generated, or its audio is still playing at the client."""
+        turn = self.turn
+        if turn is None:
+            return False
+        if turn.active:
+            return True
+        reply = turn.current
+        return reply is not None and reply.unplayed_ms(self.conversation.played_ms(reply.id)) > 0
+
+    async def hear(self, spoke: UserSpoke) -> None:
+        """A finished utterance: store it, then answer it (with its preemptive reply if that
+        answered the same words)."""
         try:
             message = await self.conversation.add(
-                "user", text, latency={"stt_ms": round(stt_ms, 1)}
+                "user", spoke.text, id=spoke.message_id, latency={"stt_ms": round(spoke.stt_ms, 1)}
             )
         except StoreUnavailable:
+            self.abandon_speculation()
             await self.sink.send_event(storage_unavailable(saved_later=False))
             return
-        await self.sink.send_event(Transcript(content=text, message_id=str(message.id)))
-        await self._next_turn(TurnStart(ended_at, stt_ms, result.audio_seconds))
+        await self.sink.send_event(Transcript(content=spoke.text, message_id=str(message.id)))
+        start = TurnStart(spoke.ended_at, spoke.stt_ms, spoke.audio_seconds)
+        if not await self._promote(spoke.text, start):
+            await self._next_turn(start)
+
+    def speculate(self, text: str) -> None:
+        """Start a preemptive reply to ``text``, held until the end of turn."""
+        self.abandon_speculation()
+        if self.ended or self.assistant_speaking():
+            return
+        held = HeldSink(self.sink)
+        turn = Turn(
+            self.providers.turn,
+            self.conversation,
+            held,
+            TurnStart(time.perf_counter()),
+            unstored_user=text,
+        )
+        self._speculation = Speculation(text, turn, held)
+        turn.task = self.tasks.spawn(self._run_turn(turn), name="turn")
+
+    def abandon_speculation(self) -> None:
+        speculation, self._speculation = self._speculation, None
+        if speculation is not None:
+            speculation.discard()
+            metrics.count_preemptive_reply("discarded")
+
+    async def _promote(self, text: str, start: TurnStart) -> bool:
+        speculation, self._speculation = self._speculation, None
+        if speculation is None:
+            return False
+        if not speculation.answers(text) or self.assistant_speaking():
+            speculation.discard()
+            metrics.count_preemptive_reply("discarded")
+            return False
+        self.turn = speculation.turn
+        await speculation.turn.release(start)
+        metrics.count_preemptive_reply("used")
+        return True
 
     # ---- timers --------------------------------------------------------------------------
 
@@ -353,7 +404,8 @@ class LiveSession:
 
     def _busy(self) -> bool:
         turn_active = self.turn is not None and self.turn.active
-        return self._detector.in_speech or turn_active or self.tasks.running("transcribe")
+        listening = self._listener is not None and self._listener.busy
+        return listening or turn_active
 
     def _touch(self) -> None:
         self._last_activity = time.monotonic()

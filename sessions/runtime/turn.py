@@ -6,6 +6,10 @@ message: complete, failed, or cut short. Cutting short has one path, ``interrupt
 silences the reply, cancels the generation if it is still running, and stores what the
 listener heard — from the client's playback mark, else from what was sent. Tool calls run only
 after their generation finished uncancelled.
+
+A held turn (a preemptive reply, sessions/runtime/speculation.py) answers words not stored
+yet; it stores nothing and runs no tool until ``release``, and if it is cancelled before, it
+leaves no trace at all.
 """
 
 from __future__ import annotations
@@ -100,6 +104,7 @@ class Turn:
         *,
         say: str | None = None,
         after: Turn | None = None,
+        unstored_user: str | None = None,
     ) -> None:
         self.config = config
         self.conversation = conversation
@@ -112,6 +117,10 @@ class Turn:
         self.task: asyncio.Task[None] | None = None  # set by the session that owns it
         self._say = say  # a fixed text (the first message) instead of the model's
         self._after = after
+        self._unstored_user = unstored_user  # a held turn's words, until it is released
+        self._released = asyncio.Event()
+        if unstored_user is None:
+            self._released.set()
 
     @property
     def active(self) -> bool:
@@ -140,6 +149,25 @@ class Turn:
             raise
         else:
             self.state = TurnState.DONE
+
+    @property
+    def held(self) -> bool:
+        return not self._released.is_set()
+
+    async def release(self, start: TurnStart) -> None:
+        """A held turn's words are now stored as said: it may store, run tools and be heard.
+        Its audio reaches the client only now, so that is when its first audio was."""
+        now = time.perf_counter()
+        self.start = start
+        self._unstored_user = None
+        for reply in self.replies:
+            speech = reply.speech
+            if speech is not None and speech.first_audio_at is not None:
+                speech.first_audio_at = max(speech.first_audio_at, now)
+        self._released.set()
+        release = getattr(self.sink, "release", None)
+        if release is not None:
+            await release()
 
     async def interrupt(self) -> Reply | None:
         """Barge-in: silence the reply now, stop its generation, store what was heard.
@@ -191,11 +219,16 @@ class Turn:
         try:
             await self._stream(reply, source)
         except asyncio.CancelledError:
-            await asyncio.shield(self._store_heard(reply))
+            if self.held:  # a discarded preemptive reply: nothing was heard or happened
+                await asyncio.shield(_silence(reply))
+            else:
+                await asyncio.shield(self._store_heard(reply))
             raise
         except ProviderError as exc:
             if reply.speech:
                 await reply.speech.cancel()
+            if self.held:
+                raise
             if reply.text or reply.tool_calls:  # what the model said before it failed
                 await self._store(reply, content=reply.text, error=exc.code)
             else:  # nothing to store, but a failed turn all the same
@@ -211,9 +244,12 @@ class Turn:
     def _llm_stream(self, *, tools: bool) -> AsyncIterator[LLMEvent]:
         config = self.config
         assert config.llm is not None
+        messages = self.conversation.for_llm()
+        if self._unstored_user is not None:
+            messages.append({"role": "user", "content": self._unstored_user})
         return config.llm().stream_chat(
             model=config.model,
-            messages=self.conversation.for_llm(),
+            messages=messages,
             tools=config.tools.schemas() if tools else None,
             temperature=config.temperature,
             max_tokens=config.max_tokens,
@@ -279,6 +315,7 @@ class Turn:
     async def _store(
         self, reply: Reply, *, content: str, interrupted: bool = False, error: str | None = None
     ) -> None:
+        await self._released.wait()  # a held turn stores nothing until it is released
         reply.stored = True  # set before the write: a cut that follows is queued behind it
         usage, latency = self._usage(reply), self._latency(reply, error)
         fields: dict[str, Any] = {
@@ -360,6 +397,11 @@ class Turn:
     def _says_goodbye(self, reply: Reply | None) -> bool:
         lowered = reply.text.lower() if reply else ""
         return any(phrase.lower() in lowered for phrase in self.config.end_call_phrases)
+
+
+async def _silence(reply: Reply) -> None:
+    if reply.speech:
+        await reply.speech.cancel()
 
 
 async def _fixed(text: str) -> AsyncIterator[LLMEvent]:
