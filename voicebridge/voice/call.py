@@ -31,7 +31,6 @@ from sessions.protocol import (
     ProtocolError,
     ServerEvent,
     SessionEnded,
-    SpeechStarted,
     ToolResult,
     Transcript,
 )
@@ -76,7 +75,6 @@ class CallSink:
         self.call = call
         self.member = member
         self.audio_message: str | None = None  # the reply whose audio is arriving
-        self.interrupts = False  # whether the assistant may be interrupted (set once live)
         self.posted: set[str] = set()  # ids of the replies posted in the text channel
         self.ended = asyncio.Event()
 
@@ -88,14 +86,10 @@ class CallSink:
                 await speaker.start(message_id, sample_rate=rate, encoding=encoding)
             case AudioEnd(message_id=message_id):
                 speaker.end(message_id)
-            case SpeechStarted() if self.interrupts and self.audio_message is not None:
-                # Silence the member's reply now; the runtime's interrupt (a Clear) follows
-                # once it has stored what was heard, which takes a database write.
-                await speaker.clear(self.audio_message)
             case Clear(message_id=message_id):
                 await speaker.clear(message_id)
                 await self._show_cut(message_id)
-            case Transcript(content=content):
+            case Transcript(content=content, final=True):  # not the live captions
                 poster.post(f"🎙️ **{self.member.name}**: {shorten(content, TRANSCRIPT_CHARS)}")
             case AssistantMessage(message_id=message_id, content=content, interrupted=cut):
                 self._show_reply(message_id, content, cut)
@@ -177,7 +171,6 @@ class MemberConversation:
             except SessionOver:
                 continue
             self.session_id = session.id
-            self.sink.interrupts = live.interruptions_enabled
             return live
         self.call.poster.post(text.FAILED_OURS)
         return None

@@ -203,8 +203,8 @@ const handlers = {
     setStatus("Transcribing…");
   },
   transcript(event) {
-    transcript.user(event.content);
-    setStatus("Thinking…");
+    transcript.spoken(event);
+    if (event.final) setStatus("Thinking…");
   },
   "assistant-delta"(event) {
     transcript.delta(event.message_id, event.content);

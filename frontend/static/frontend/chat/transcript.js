@@ -13,6 +13,7 @@ export class Transcript {
     this.list = list;
     this.replies = new Map(); // message id -> bubble
     this.tools = new Map(); // tool call id -> entry
+    this.heard = new Map(); // user message id -> bubble (captions, then the final words)
   }
 
   item(className, text = "") {
@@ -27,6 +28,22 @@ export class Transcript {
   user(content, { typed = false } = {}) {
     const item = this.item("turn user");
     item.append(speaker(typed ? "You (typed)" : "You"), paragraph(content));
+    return item;
+  }
+
+  // What the user said: live captions (final false) and then the stored words, in one bubble
+  // per utterance (the same message id).
+  spoken(event) {
+    let item = this.heard.get(event.message_id);
+    if (!item) {
+      item = this.user("");
+      item.dataset.messageId = event.message_id;
+      this.heard.set(event.message_id, item);
+    }
+    item.querySelector("p").textContent = event.content;
+    item.classList.toggle("live", !event.final);
+    if (event.final) item.removeAttribute("aria-busy");
+    else item.setAttribute("aria-busy", "true"); // read out once final
     return item;
   }
 
