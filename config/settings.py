@@ -319,6 +319,9 @@ PRICES: dict[str, dict[str, dict[str, str]]] = {
         "gpt-4o-mini-transcribe": {"input": "0.003"},
         "whisper-1": {"input": "0.006"},
         "scribe_v1": {"input": "0.006667"},
+        # Scribe v2 Realtime (streaming transcription): $0.39 an hour pay-as-you-go, as reported
+        # at its launch (November 2025); billed per minute of audio streamed, like the others.
+        "scribe_v2_realtime": {"input": "0.0065"},
         "default": {"input": "0.006"},
     },
 }

@@ -53,6 +53,17 @@ def test_bootstrap_demo_is_idempotent_and_prints_working_credentials(tmp_path):
     assert oct(creds.stat().st_mode)[-3:] == "600"
 
 
+def test_the_demo_assistant_transcribes_with_elevenlabs_streaming(tmp_path):
+    run("bootstrap_demo", "--credentials-file", str(tmp_path / "creds.json"))
+
+    demo = Organization.objects.unscoped().get(slug="demo")
+    assistant = Assistant.objects.for_org(demo).get()
+    assert assistant.transcriber_provider == "elevenlabs"
+    assert assistant.transcriber_mode == "streaming"
+    assert assistant.transcriber_model == "scribe_v2_realtime"
+    assert assistant.preemptive_replies is True
+
+
 def test_bootstrap_demo_replaces_a_revoked_demo_key(tmp_path):
     creds = tmp_path / "creds.json"
     run("bootstrap_demo", "--credentials-file", str(creds))

@@ -83,6 +83,14 @@ def test_an_unknown_model_costs_its_kinds_default():
     assert cost["stt"] == "0.000250"
 
 
+def test_streaming_transcription_has_a_list_price_of_its_own():
+    realtime = pricing.Models("gpt-4o-mini", "eleven_flash_v2_5", "scribe_v2_realtime")
+
+    cost = pricing.usage_cost({"stt_audio_seconds": 60}, realtime)
+
+    assert cost["stt"] == "0.006500"  # $0.39 an hour, not the default's 0.006 a minute
+
+
 @override_settings(PRICES={"llm": {"gpt-4o-mini": {"input": "1", "output": "2"}}})
 def test_a_kind_without_a_price_or_default_is_free():
     cost = pricing.usage_cost(USAGE, MINI)

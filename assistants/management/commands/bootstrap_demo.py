@@ -72,6 +72,11 @@ class Command(BaseCommand):
             first_message="Hi! I'm the demo assistant. What can I do for you?",
             system_prompt=DEMO_PROMPT,
             tools=[{"name": "current_time"}, {"name": "end_session"}],
+            # The fast path for spoken turns: the caller's words are transcribed as they speak.
+            # The simulators of `make run` serve the realtime WebSocket at the same base URL.
+            transcriber_provider=Assistant.TranscriberProvider.ELEVENLABS,
+            transcriber_mode=Assistant.TranscriberMode.STREAMING,
+            transcriber_model="scribe_v2_realtime",
         )
 
     def _save(self, path: Path, data: dict) -> None:
