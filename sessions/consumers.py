@@ -266,6 +266,20 @@ class SessionConsumer(AsyncWebsocketConsumer):
 
     # ---- frames in -------------------------------------------------------------------------
 
+    async def dispatch(self, message: dict[str, Any]) -> None:
+        """A client frame goes straight to ``receive``. Channels' dispatch first closes stale
+        database connections, a round trip to the database thread for every message: at 50
+        audio frames a second per caller that was most of the server's CPU per frame
+        (docs/PERFORMANCE.md, "Audio intake"). A frame needs no connection, and what a frame
+        leads to reaches the database through ``database_sync_to_async`` (sessions/runtime/
+        store.py), which closes stale connections around each call itself."""
+        if message["type"] != "websocket.receive":
+            await super().dispatch(message)
+        elif (text := message.get("text")) is not None:
+            await self.receive(text_data=text)
+        else:
+            await self.receive(bytes_data=message.get("bytes"))
+
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
         if self.live is None:
             return
