@@ -55,8 +55,10 @@ HELP = {
     "transcriber_model": "For streaming, ElevenLabs scribe_v2_realtime. For batch: OpenAI "
     "gpt-4o-mini-transcribe or gpt-4o-transcribe, or ElevenLabs scribe_v2.",
     "language": "The caller's language, as a code such as en or pt-BR.",
+    "transcriber_mode": "Streaming transcribes while the caller speaks, so replies start "
+    "sooner and captions show live (ElevenLabs only). Batch sends each utterance once it ends.",
     "interruptions_enabled": "Callers may interrupt the assistant by speaking (barge-in).",
-    # transcriber_mode and the turn-taking fields: the model's help texts.
+    # The turn-taking fields: the model's help texts.
     "silence_timeout_seconds": "End the call after this many seconds without speech (1 to 3,600).",
     "max_duration_seconds": "The longest a call may last, in seconds (10 to 43,200).",
     "end_call_phrases": "When a reply contains one of these phrases, the call ends once it "
