@@ -264,10 +264,10 @@ class Assistant(models.Model):
     )
     preemptive_replies = models.BooleanField(
         default=True,
-        help_text="Start writing the reply at the caller's first short pause, before their "
-        "turn has surely ended, so it can be spoken sooner. If the caller goes on talking or "
-        "their words change, that reply is thrown away: never heard, never stored, its tools "
-        "never run.",
+        help_text="With streaming transcription: start writing the reply at the caller's first "
+        "short pause, before their turn has surely ended, so it can be spoken sooner. If the "
+        "caller goes on talking or their words change, that reply is thrown away: never heard, "
+        "never stored, its tools never run.",
     )
     silence_timeout_seconds = models.PositiveIntegerField(
         default=30, validators=[MinValueValidator(1), MaxValueValidator(3_600)]

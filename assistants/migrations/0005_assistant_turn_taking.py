@@ -29,7 +29,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='assistant',
             name='preemptive_replies',
-            field=models.BooleanField(default=True, help_text="Start writing the reply at the caller's first short pause, before their turn has surely ended, so it can be spoken sooner. If the caller goes on talking or their words change, that reply is thrown away: never heard, never stored, its tools never run."),
+            field=models.BooleanField(default=True, help_text="With streaming transcription: start writing the reply at the caller's first short pause, before their turn has surely ended, so it can be spoken sooner. If the caller goes on talking or their words change, that reply is thrown away: never heard, never stored, its tools never run."),
         ),
         migrations.AddField(
             model_name='assistant',
