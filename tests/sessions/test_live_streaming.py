@@ -212,3 +212,36 @@ async def test_short_speech_over_the_assistant_is_not_a_barge_in(fast, org):
     await speak(client, voiced_pcm(0.6))  # a real barge-in
     await client.expect("clear")
     await client.disconnect()
+
+
+async def test_a_preemptive_reply_that_failed_is_replaced_by_a_fresh_one_unseen(fast, org):
+    session = await streaming_session(org, end_of_turn_silence_ms=600)
+    fast.script_chat({"fault": "500", "times": 3}, {"text": "Second try worked."})
+    client = LiveClient.for_session(session.id)
+    await client.connect()
+    await speak(client, voiced_pcm(1.0) + silence_pcm(0.3))
+    await until(lambda: len(fast.requests(path=CHAT)) >= 3)  # the SDK's retries, all failed
+    await asyncio.sleep(0.2)
+    await speak(client, silence_pcm(0.4))
+    reply = await client.expect("assistant-message")
+    assert reply["content"] == "Second try worked."
+    assert not client.of_type("error")  # the failure was never the caller's
+    assert len(fast.requests(path=CHAT)) == 4
+    await client.disconnect()
+
+
+async def test_leaving_mid_utterance_stops_the_stream_and_its_tasks(fast, org):
+    session = await streaming_session(org)
+    client = LiveClient.for_session(session.id)
+    await client.connect()
+    await speak(client, voiced_pcm(0.6))  # speaking: a stream is open
+    await client.expect("transcript")  # a caption: the stream is up
+
+    def stream_tasks() -> list[str]:
+        names = ("stt-stream", "stt-read", "transcribe")
+        return [t.get_name() for t in asyncio.all_tasks() if t.get_name() in names]
+
+    assert sorted(stream_tasks()) == ["stt-read", "stt-stream"]
+    await client.disconnect()
+    await until(lambda: not stream_tasks())
+    assert await status_of(session) == "active"  # the session may resume; nothing was said yet
