@@ -92,6 +92,30 @@ def test_hands_free_speech_gets_a_transcript_a_spoken_streamed_reply_and_can_bar
     assert FULL_REPLY.startswith(stored.content[:20]) and len(stored.content) < 200, stored.content
 
 
+def test_streaming_transcription_shows_live_captions_that_become_the_stored_words(
+    page: Page, chat_server, sims, member, voice_assistant
+):
+    voice_assistant.transcriber_provider = "elevenlabs"
+    voice_assistant.transcriber_mode = "streaming"
+    voice_assistant.transcriber_model = "scribe_v2_realtime"
+    voice_assistant.save()
+    open_chat(page, chat_server, member, voice_assistant)
+
+    caption = page.locator(".turn.user.live")
+    expect(caption.first).to_contain_text("I said something for", timeout=WAIT_MS)
+    assert caption.first.get_attribute("aria-busy") == "true"  # not read out word by word
+    user = page.locator(".turn.user").first
+    expect(user).not_to_have_class(re.compile(r"\blive\b"), timeout=WAIT_MS)
+    reply = page.locator(".turn.assistant").first
+    expect(reply).to_contain_text("You said: I said something for", timeout=WAIT_MS)
+    stored = Message.objects.unscoped().filter(session__assistant=voice_assistant, role="user")
+    first = stored.order_by("sequence").first()
+    assert first is not None
+    assert user.get_attribute("data-message-id") == str(first.id)  # captions and words: one bubble
+    assert user.locator("p").inner_text() == first.content
+    assert sims.requests(path="/v1/speech-to-text/realtime"), "the speech streamed to Scribe"
+
+
 def test_the_interrupt_button_stops_playback_at_once_and_the_reply_is_stored_as_heard(
     page: Page, chat_server, member, voice_assistant
 ):
