@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 from config import metrics
 from integrations.errors import ProviderError
-from integrations.stt import StreamingSTTClient, StreamingTranscriber, STTClient, pcm16_seconds
+from integrations.stt import StreamingSTTClient, StreamingTranscriber, STTClient
 
 logger = logging.getLogger(__name__)
 
@@ -111,7 +111,7 @@ class StreamedUtterance:
         except TimeoutError:
             unanswered = "a commit was not answered in time"
             self._fail(ProviderError(self.setup.provider, "timeout", unanswered, retryable=True))
-        seconds = pcm16_seconds(bytes(self.audio), self.setup.sample_rate)
+        seconds = len(self.audio) / (2 * self.setup.sample_rate)
         if self.failure is None:
             return Heard(self.text, seconds, fell_back=False)
         rest = await self._batch(bytes(self.audio[self._covered :]))
