@@ -136,6 +136,8 @@ class BenchSession:
                 continue
             event = json.loads(frame)
             kind, message_id = event["type"], event.get("message_id")
+            if kind == "transcript" and event.get("final") is False:
+                kind = "transcript-partial"  # a live caption; "transcript" is the final words
             result.seen.setdefault(kind, now)
             if message_id in self._earlier_replies:
                 audio_for = None if kind == "audio-start" else audio_for

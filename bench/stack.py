@@ -18,6 +18,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
+import httpx
+
 ROOT = Path(__file__).resolve().parent.parent
 START_TIMEOUT_S = 60
 
@@ -29,6 +31,10 @@ class ProviderLatency:
     tts_ttfb_ms: float = 120
     tts_chunk_ms: float = 100
     stt_ms: float = 150  # batch transcription: upload received -> transcript
+    # Realtime transcription: a commit -> its committed transcript (the same finalization as
+    # batch, so the two modes compare), and the audio between two partial transcripts.
+    stt_realtime_commit_ms: float = 150
+    stt_realtime_partial_every_ms: float = 200
 
 
 @dataclass
@@ -44,6 +50,7 @@ class Stack:
     ws: str = ""
     api_key: str = ""
     assistant_id: str = ""
+    metrics_token: str = ""
     server: subprocess.Popen[bytes] | None = None
     processes: list[subprocess.Popen[bytes]] = field(default_factory=list)
     drop_database: str | None = None
@@ -92,6 +99,9 @@ def build(latency: ProviderLatency, *, profile: Path | None = None) -> Stack:
         # pools instead (config/settings.py, docs/PERFORMANCE.md).
         "CONN_MAX_AGE": "0" if postgres else "60",
         "LOG_LEVEL": "WARNING",
+        # GET /metrics with this bearer token: the voice phase reads the preemptive-reply and
+        # STT-fallback counters before and after each phase.
+        "METRICS_TOKEN": secrets.token_urlsafe(24),
         "PYTHONUNBUFFERED": "1",
     }
     stack = Stack(
@@ -104,6 +114,7 @@ def build(latency: ProviderLatency, *, profile: Path | None = None) -> Stack:
         elevenlabs_base_url=env["ELEVENLABS_BASE_URL"],
         drop_database=drop,
         profile=profile,
+        metrics_token=env["METRICS_TOKEN"],
     )
     try:
         _migrate_and_seed(stack)
@@ -200,6 +211,19 @@ def _start_simulators(stack: Stack, openai_port: int, elevenlabs_port: int) -> N
     )
     _wait_listening(stack, process, "simulators", openai_port)
     _wait_listening(stack, process, "simulators", elevenlabs_port)
+    _configure_realtime_stt(stack)
+
+
+def _configure_realtime_stt(stack: Stack) -> None:
+    """Realtime STT latencies have no command-line flag: set them over /_sim/config."""
+    wanted = {
+        "stt_realtime_commit_ms": stack.latency.stt_realtime_commit_ms,
+        "stt_realtime_partial_every_ms": stack.latency.stt_realtime_partial_every_ms,
+    }
+    url = f"{stack.elevenlabs_base_url}/_sim/config"
+    config = httpx.post(url, json=wanted, timeout=10).raise_for_status().json()
+    if any(config.get(name) != value for name, value in wanted.items()):
+        raise RuntimeError(f"the simulators did not take {wanted}: {config}")
 
 
 def _start_server(stack: Stack) -> None:
