@@ -13,15 +13,18 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import time
 import uuid
 import weakref
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from channels.exceptions import StopConsumer
 from channels.generic.websocket import AsyncWebsocketConsumer
+from channels.layers import get_channel_layer
 from django.conf import settings
 from django.db import InterfaceError, OperationalError
 from django.http.request import validate_host
@@ -87,10 +90,40 @@ class SessionConsumer(AsyncWebsocketConsumer):
     """The WebSocket transport of a live session: the session's ``Sink``."""
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        """Channels' ``AsyncConsumer.__call__``, with the messages pumped by ``_pump``."""
+        self.scope, self.base_send = scope, send
         try:
-            await super().__call__(scope, receive, send)
+            self.channel_layer = get_channel_layer(self.channel_layer_alias)
+            self.channel_name = await self.channel_layer.new_channel()
+            self.channel_receive = functools.partial(self.channel_layer.receive, self.channel_name)
+            with contextlib.suppress(StopConsumer):
+                await self._pump([receive, self.channel_receive])
         except BACKING_SERVICE_DOWN as exc:  # Redis (the channel layer) or the database
             await self._backing_service_lost(exc)
+
+    async def _pump(self, sources: list[Callable[[], Awaitable[dict[str, Any]]]]) -> None:
+        """Dispatch what the client and the channel layer send, one message at a time, as
+        Channels' ``await_many_dispatch`` does, but with one long-lived task per source:
+        Channels makes a task and an ``asyncio.wait`` for every message, a fifth of the
+        server's CPU per audio frame (docs/PERFORMANCE.md, "Audio intake"). Ends with the
+        first source whose handler raises (``StopConsumer`` after a disconnect)."""
+        one_at_a_time = asyncio.Lock()
+
+        async def pump(source: Callable[[], Awaitable[dict[str, Any]]]) -> None:
+            while True:
+                message = await source()
+                async with one_at_a_time:
+                    await self.dispatch(message)
+
+        pumps = [asyncio.ensure_future(pump(source)) for source in sources]
+        try:
+            done, _ = await asyncio.wait(pumps, return_when=asyncio.FIRST_COMPLETED)
+            for task in done:
+                task.result()
+        finally:
+            for task in pumps:
+                task.cancel()
+            await asyncio.gather(*pumps, return_exceptions=True)
 
     live: LiveSession | None = None
     lease: tuple[uuid.UUID, str] | None = None  # the organization's concurrent-session slot
