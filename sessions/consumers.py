@@ -93,15 +93,16 @@ class SessionConsumer(AsyncWebsocketConsumer):
         """Channels' ``AsyncConsumer.__call__``, with the messages pumped by ``_pump``."""
         self.scope, self.base_send = scope, send
         try:
-            self.channel_layer = get_channel_layer(self.channel_layer_alias)
-            self.channel_name = await self.channel_layer.new_channel()
-            self.channel_receive = functools.partial(self.channel_layer.receive, self.channel_name)
+            layer = get_channel_layer(self.channel_layer_alias)
+            assert layer is not None, "config/settings.py always sets CHANNEL_LAYERS"
+            self.channel_layer = layer
+            self.channel_name = await layer.new_channel()
             with contextlib.suppress(StopConsumer):
-                await self._pump([receive, self.channel_receive])
+                await self._pump([receive, functools.partial(layer.receive, self.channel_name)])
         except BACKING_SERVICE_DOWN as exc:  # Redis (the channel layer) or the database
             await self._backing_service_lost(exc)
 
-    async def _pump(self, sources: list[Callable[[], Awaitable[dict[str, Any]]]]) -> None:
+    async def _pump(self, sources: list[Callable[[], Awaitable[Any]]]) -> None:
         """Dispatch what the client and the channel layer send, one message at a time, as
         Channels' ``await_many_dispatch`` does, but with one long-lived task per source:
         Channels makes a task and an ``asyncio.wait`` for every message, a fifth of the
@@ -109,7 +110,7 @@ class SessionConsumer(AsyncWebsocketConsumer):
         first source whose handler raises (``StopConsumer`` after a disconnect)."""
         one_at_a_time = asyncio.Lock()
 
-        async def pump(source: Callable[[], Awaitable[dict[str, Any]]]) -> None:
+        async def pump(source: Callable[[], Awaitable[Any]]) -> None:
             while True:
                 message = await source()
                 async with one_at_a_time:
