@@ -61,7 +61,10 @@ class UtteranceDetector:
         self._recent: deque[tuple[bytes, bool]] = deque(maxlen=max(window, PRE_ROLL_FRAMES))
         self._window = window
         self._pending = b""
-        self._reset()
+        self._utterance = bytearray()
+        self._in_speech = self._paused = False
+        self._silent_frames = self._voiced_frames = 0
+        self._speech_level = 0.0
 
     @property
     def in_speech(self) -> bool:
