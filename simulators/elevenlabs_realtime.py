@@ -15,10 +15,11 @@ It speaks what the SDK's realtime client (``elevenlabs/realtime/``) sends and ex
   ``auth_error``, ``rate_limited``, ``quota_exceeded``, ``invalid_request``, ``input_error``,
   ``chunk_size_exceeded``, ``transcriber_error``.
 
-Transcripts are the batch simulator's: "I said something for N seconds." from the segment's
-length, so a test can tell that the audio arrived whole; a segment of digital silence (every
-sample below ``SILENT_PEAK``) is heard as no words, as a real model hears it. A script item (queue
-``elevenlabs_realtime_stt``, taken when a session opens) changes one session:
+Transcripts are the batch simulator's: "I said something for N seconds.", N the segment's length
+up to its last sound, so a test can tell that the audio arrived whole; trailing silence (samples
+below ``SILENT_PEAK``) adds no words, as with a real model, so the transcript once the speaker
+has stopped does not change with more silence, and a silent segment is heard as no words. A
+script item (queue ``elevenlabs_realtime_stt``, taken when a session opens) changes one session:
 ``{"text": ...}`` is every committed text; ``{"fault": "401" | "429" | "402"}`` refuses the
 session (auth_error / rate_limited / quota_exceeded, then close 1008);
 ``{"fault": "break" | "transcriber_error", "after_chunks": n}`` drops the TCP connection, or
@@ -284,20 +285,27 @@ def _segment_seconds(segment: bytes | bytearray, sample_rate: int) -> float:
     return len(segment) / (2 * sample_rate)
 
 
-def _silent(segment: bytes | bytearray) -> bool:
-    """Nothing but quiet (the trailing silence of an utterance): a real model hears no words."""
+def _spoken_seconds(segment: bytes | bytearray, sample_rate: int) -> float:
+    """The segment up to its last sound: trailing silence holds no words, so a transcript
+    made once the speaker stopped is the one made after any more silence."""
     samples = np.frombuffer(bytes(segment[: len(segment) - len(segment) % 2]), dtype="<i2")
-    return not samples.size or int(np.abs(samples.astype(np.int32)).max()) < SILENT_PEAK
+    frame = sample_rate * FRAME_MS // 1000
+    loud = np.flatnonzero(np.abs(samples.astype(np.int32)) >= SILENT_PEAK)
+    if not loud.size:
+        return 0.0
+    end = min(len(samples), (int(loud[-1]) // frame + 1) * frame)
+    return end / sample_rate
 
 
 def _partial(session: _Session) -> str:
     session.partials += 1
-    if _silent(session.segment):
+    spoken = _spoken_seconds(session.segment, session.sample_rate)
+    if not spoken:
         return ""
     if "text" in session.item:  # a scripted text grows a word per partial
         words = str(session.item["text"]).split()
         return " ".join(words[: session.partials])
-    return replies.default_transcript(_segment_seconds(session.segment, session.sample_rate))
+    return replies.default_transcript(spoken)
 
 
 def _commit(session: _Session) -> None:
@@ -319,12 +327,13 @@ async def _send_committed(
     if previous is not None:
         await asyncio.wait({previous})  # its outcome is its own; only the order matters here
     seconds = _segment_seconds(segment, session.sample_rate)
-    if _silent(segment):
+    spoken = _spoken_seconds(segment, session.sample_rate)
+    if not spoken:
         text = ""
     elif "text" in session.item:
         text = str(session.item["text"])
     else:
-        text = replies.default_transcript(seconds)
+        text = replies.default_transcript(spoken)
     if session.ws.closed:
         return
     await session.ws.send_json({"message_type": "committed_transcript", "text": text})

@@ -7,9 +7,9 @@ The ``Listener`` runs the assistant's turn taking on the microphone audio:
   not a turn and is dropped);
 - the turn ends after ``end_of_turn_silence_ms`` of silence (or ``audio-commit``);
 - with streaming transcription the utterance is transcribed while it is spoken, with live
-  captions; with preemptive replies, a short pause commits the words so far and the session may
-  start a reply on them (``Hearer.speculate``) that is kept only if the user stays silent and
-  the final words are the same.
+  captions; with preemptive replies, at a short pause the session starts a reply on the words
+  heard so far (``Hearer.speculate``; again if a later caption in the pause has other words),
+  kept only if the user stays silent and the final transcript has the same words.
 """
 
 from __future__ import annotations
@@ -154,7 +154,7 @@ class Listener:
             case "paused":
                 self._paused = True
                 if self._utterance is not None:
-                    self._utterance.commit()  # its transcript may start a preemptive reply
+                    self._speculate(self._utterance.caption)
             case "resumed":
                 self._paused = False
                 self._session.abandon_speculation()
@@ -193,7 +193,7 @@ class Listener:
         if not paused:
             self._session.abandon_speculation()
         self.finishing += 1
-        self._session.spawn(self._finish(utterance, event, ended_at, paused), name="transcribe")
+        self._session.spawn(self._finish(utterance, event, ended_at), name="transcribe")
 
     def _backchannel(self) -> bool:
         """Speech over the assistant too short to interrupt it: not a turn."""
@@ -203,10 +203,10 @@ class Listener:
     # ---- transcription ---------------------------------------------------------------------
 
     async def _finish(
-        self, utterance: StreamedUtterance | None, event: VadEvent, ended_at: float, paused: bool
+        self, utterance: StreamedUtterance | None, event: VadEvent, ended_at: float
     ) -> None:
         try:
-            heard = await self._transcribe(utterance, event, paused)
+            heard = await self._transcribe(utterance, event)
         except ProviderError as exc:
             metrics.observe_provider_error(exc)
             await self._session.sink.send_event(provider_error(exc, code="stt_unavailable"))
@@ -223,12 +223,9 @@ class Listener:
         else:
             self._session.abandon_speculation()
 
-    async def _transcribe(
-        self, utterance: StreamedUtterance | None, event: VadEvent, paused: bool
-    ) -> Heard:
+    async def _transcribe(self, utterance: StreamedUtterance | None, event: VadEvent) -> Heard:
         if utterance is not None:
-            # After a pause whose words are committed, the trailing silence needs no commit.
-            return await utterance.heard(commit=not (paused and self._preempt))
+            return await utterance.heard()
         batch = self._batch
         result = await batch.client().transcribe(
             pcm16=event.audio, sample_rate=SAMPLE_RATE, model=batch.model, language=batch.language
@@ -239,7 +236,7 @@ class Listener:
 
     def _open_stream(self, setup: StreamingSetup) -> None:
         self._close_stream()
-        utterance = StreamedUtterance(setup, self._caption, self._segment_committed)
+        utterance = StreamedUtterance(setup, self._caption)
         self._utterance = utterance
         self._pump = self._session.spawn(utterance.pump(self._spawn), name="stt-stream")
         utterance.pump_task = self._pump
@@ -253,11 +250,14 @@ class Listener:
         self._utterance, self._pump = None, None
 
     async def _caption(self, utterance: StreamedUtterance, text: str) -> None:
-        if text:
-            await self._session.sink.send_event(
-                Transcript(content=text, final=False, message_id=str(utterance.id))
-            )
+        if not text:
+            return
+        await self._session.sink.send_event(
+            Transcript(content=text, final=False, message_id=str(utterance.id))
+        )
+        if utterance is self._utterance and self._paused:
+            self._speculate(text)  # the words heard during the pause: the latest are best
 
-    def _segment_committed(self, utterance: StreamedUtterance) -> None:
-        if utterance is self._utterance and self._paused and utterance.settled and utterance.text:
-            self._session.speculate(utterance.text)
+    def _speculate(self, text: str) -> None:
+        if self._preempt and text:
+            self._session.speculate(text)

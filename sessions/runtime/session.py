@@ -73,6 +73,9 @@ class TaskOwner:
         task = asyncio.create_task(self._guarded(coro), name=name)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+        # A task cancelled before its first step never starts ``coro``: close it, or Python
+        # warns that it was never awaited.
+        task.add_done_callback(lambda _: coro.close())
         return task
 
     def running(self, name: str) -> bool:
@@ -352,7 +355,10 @@ class LiveSession:
             await self._next_turn(start)
 
     def speculate(self, text: str) -> None:
-        """Start a preemptive reply to ``text``, held until the end of turn."""
+        """Start a preemptive reply to ``text``, held until the end of turn (unless one to
+        the same words is under way)."""
+        if self._speculation is not None and self._speculation.answers(text):
+            return
         self.abandon_speculation()
         if self.ended or self.assistant_speaking():
             return

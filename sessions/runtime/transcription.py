@@ -54,15 +54,14 @@ class StreamedUtterance:
         self,
         setup: StreamingSetup,
         on_caption: Callable[[StreamedUtterance, str], Awaitable[None]],
-        on_segment: Callable[[StreamedUtterance], None],
     ) -> None:
         self.id = uuid.uuid4()
         self.setup = setup
         self.segments: list[str] = []
+        self.caption = ""  # the words heard so far: committed segments and the latest partial
         self.audio = bytearray()  # every byte of the utterance, in the order sent
         self.failure: ProviderError | None = None
         self._on_caption = on_caption
-        self._on_segment = on_segment
         self._unsent = 0  # audio[-unsent:] is waiting to fill a chunk
         self._outbox: asyncio.Queue[bytes | None] = asyncio.Queue()  # audio, or None: commit
         self._commits: deque[int] = deque()  # audio offsets of commits awaiting a transcript
@@ -91,20 +90,13 @@ class StreamedUtterance:
         self._outbox.put_nowait(None)
 
     @property
-    def settled(self) -> bool:
-        """Every commit has its transcript: ``text`` is the words up to the last commit."""
-        return self._answered.is_set() and self.failure is None
-
-    @property
     def text(self) -> str:
         return " ".join(s for s in self.segments if s)
 
-    async def heard(self, *, commit: bool = True) -> Heard:
-        """The whole utterance's text, once every commit is answered (or, if the stream
-        failed, once the rest of the audio is transcribed in batch). ``commit=False`` when
-        the audio since the last commit is known to be silence."""
-        if commit:
-            self.commit()
+    async def heard(self) -> Heard:
+        """The whole utterance's text, once it is committed and every commit is answered (or,
+        if the stream failed, once the rest of the audio is transcribed in batch)."""
+        self.commit()
         try:
             async with asyncio.timeout(COMMIT_TIMEOUT_SECONDS):
                 await self._answered.wait()
@@ -145,14 +137,14 @@ class StreamedUtterance:
         try:
             async for update in stream.updates():
                 if not update.final:
-                    caption = " ".join(t for t in (self.text, update.text.strip()) if t)
-                    await self._on_caption(self, caption)
+                    self.caption = " ".join(t for t in (self.text, update.text.strip()) if t)
+                    await self._on_caption(self, self.caption)
                 elif self._commits:
                     self._covered = self._commits.popleft()
                     self.segments.append(update.text)
+                    self.caption = self.text
                     if not self._commits:
                         self._answered.set()
-                    self._on_segment(self)
         except ProviderError as exc:
             self._fail(exc)
 

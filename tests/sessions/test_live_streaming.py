@@ -80,8 +80,9 @@ async def test_captions_stream_while_speaking_and_the_final_transcript_starts_th
     assert partials, "no live captions"
     assert {p["message_id"] for p in partials} == {final["message_id"]}
     assert all(p["content"].startswith("I said something for") for p in partials)
-    # One segment, committed at the end of turn: its length is the whole utterance.
-    assert final["content"] == "I said something for 1.9 seconds."
+    # Committed at the end of turn: the simulated model heard the onset and the speech (the
+    # trailing silence holds no words).
+    assert final["content"] == "I said something for 1.4 seconds."
     reply = await client.expect("assistant-message")
     assert reply["content"] == "Sure, it is noon."
     messages = await stored(session)
@@ -138,10 +139,11 @@ async def test_a_preemptive_reply_is_played_at_the_end_of_turn_without_a_second_
     fast.script_chat({"text": "Sure, it is noon."})
     client = LiveClient.for_session(session.id)
     await client.connect()
-    await speak(client, voiced_pcm(1.0) + silence_pcm(0.3))  # a pause: words committed
-    await until(lambda: fast.requests(path=CHAT))  # the model answers already ...
+    await speak(client, voiced_pcm(1.0) + silence_pcm(0.3))  # a pause
+    await until(lambda: fast.requests(path=CHAT))  # the model answers the words so far ...
     await asyncio.sleep(0.3)
     assert not client.of_type("assistant-delta")  # ... and nobody hears it yet
+    asked = len(fast.requests(path=CHAT))
     await speak(client, silence_pcm(0.4))  # the end of turn
     final = await client.expect("transcript")
     while not final["final"]:
@@ -149,9 +151,10 @@ async def test_a_preemptive_reply_is_played_at_the_end_of_turn_without_a_second_
     reply = await client.expect("assistant-message")
     assert reply["content"] == "Sure, it is noon."
     assert client.audio_bytes() > 0
-    assert len(fast.requests(path=CHAT)) == 1
-    request = fast.requests(path=CHAT)[0]["body"]["messages"]
+    assert final["content"] == "I said something for 1.0 seconds."
+    request = fast.requests(path=CHAT)[-1]["body"]["messages"]
     assert request[-1] == {"role": "user", "content": final["content"]}
+    assert len(fast.requests(path=CHAT)) == asked  # no request after the end of turn
     # Heard after the end of turn: the transcript first, then the reply.
     kinds = [e["type"] for e in client.events]
     assert kinds.index("transcript") < kinds.index("assistant-delta")
@@ -167,8 +170,8 @@ async def test_a_preemptive_reply_is_played_at_the_end_of_turn_without_a_second_
 async def test_a_preemptive_reply_the_user_talks_over_is_never_heard_stored_or_run(fast, org):
     session = await streaming_session(org, end_of_turn_silence_ms=600)
     fast.script_chat(
-        {"tool_calls": [{"name": "end_session", "arguments": {"reason": "early"}}]},
-        {"text": "Now I have heard it all."},
+        {"match": "for 1.9 seconds", "text": "Now I have heard it all."},  # the whole utterance
+        {"tool_calls": [{"name": "end_session", "arguments": {"reason": "early"}}], "times": 20},
     )
     client = LiveClient.for_session(session.id)
     await client.connect()
@@ -188,12 +191,11 @@ async def test_a_preemptive_reply_the_user_talks_over_is_never_heard_stored_or_r
         ("user", final["content"]),
         ("assistant", "Now I have heard it all."),
     ]
-    # Two segments (the pause committed the first): both in the stored words.
-    assert final["content"] == "I said something for 1.2 seconds. I said something for 0.9 seconds."
-    requests = fast.requests(path=CHAT)
-    assert len(requests) == 2
-    assert requests[0]["body"]["messages"][-1]["content"] == "I said something for 1.2 seconds."
-    assert requests[1]["body"]["messages"][-1]["content"] == final["content"]
+    # One utterance, the pause inside it: 1.0 s, 0.3 s of pause, 0.6 s.
+    assert final["content"] == "I said something for 1.9 seconds."
+    asked = [r["body"]["messages"][-1]["content"] for r in fast.requests(path=CHAT)]
+    assert asked[-1] == final["content"]  # the answer is to the whole utterance ...
+    assert asked[:-1] and all(a != final["content"] for a in asked[:-1])  # ... not the pause's
     await client.disconnect()
 
 

@@ -21,6 +21,7 @@ from tests.simulators.test_elevenlabs_realtime import (
     KEY,
     RATE,
     chunks_of,
+    heard,
     make_speech_pcm,
     said,
 )
@@ -119,7 +120,7 @@ async def test_partials_during_speech_then_the_whole_utterance_committed(open_st
     first_partial_at = listener.updates[0][0]
     assert first_partial_at < last_chunk_at  # live captions while the user still speaks
     assert listener.partials()[0] == TranscriptUpdate("I said something for 0.2 seconds.", False)
-    assert final.text == said(speech_pcm)  # every chunk arrived
+    assert final.text == heard(speech_pcm)  # every chunk arrived
     assert final.audio_seconds == pytest.approx(len(speech_pcm) / (2 * RATE))
     assert stream.audio_seconds == pytest.approx(len(speech_pcm) / (2 * RATE))
     assert stream.uncommitted_audio() == b""
@@ -135,8 +136,8 @@ async def test_two_utterances_on_one_session(open_stream, speech_pcm):
     assert len(stream.uncommitted_audio()) in (len(speech_pcm), len(first) + len(speech_pcm))
     await stream.commit()
 
-    assert (await listener.next_final(1)).text == said(first)
-    assert (await listener.next_final(2)).text == said(speech_pcm)
+    assert (await listener.next_final(1)).text == heard(first)
+    assert (await listener.next_final(2)).text == heard(speech_pcm)
     assert stream.uncommitted_audio() == b""
 
 
