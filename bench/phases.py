@@ -377,9 +377,9 @@ def voice_floor_ms(
 
     ``batch``: the end-of-turn silence, the upload's transcription, then the text floor (TTFT,
     first piece, TTS TTFB). ``streaming``: the silence, the commit's finalization, the text
-    floor. ``preemptive``: the words so far are committed at the first short pause
-    (``PAUSE_MS`` of silence) and the reply starts then, held until the end of turn: the later
-    of the silence and pause + finalization + text floor.
+    floor. ``preemptive``: the reply starts on the live caption at the first short pause
+    (``PAUSE_MS`` of silence) and is held until the transcript committed at the end of turn
+    confirms it: the later of silence + finalization and pause + text floor.
     """
     text_floor = provider_floor_ms(reply_text, latency)
     if mode == "batch":
@@ -387,7 +387,7 @@ def voice_floor_ms(
     if mode == "streaming":
         return silence_ms + latency.stt_realtime_commit_ms + text_floor
     if mode == "preemptive":
-        return max(silence_ms, PAUSE_MS + latency.stt_realtime_commit_ms + text_floor)
+        return max(silence_ms + latency.stt_realtime_commit_ms, PAUSE_MS + text_floor)
     raise ValueError(f"unknown voice mode {mode!r}; one of {', '.join(VOICE_MODES)}")
 
 
@@ -418,7 +418,7 @@ def voice_report(
     return {
         **_voice_counts(result, ok, speech_seconds),
         "speech_end_to_first_audio_ms": summary(measured),
-        # preemptive: the expected value (overhead aside), max(silence, pause + STT + text floor)
+        # preemptive: the expected value (overhead aside): max(silence + STT, pause + text floor)
         "floor_ms": summary(floors),
         "overhead_ms": summary([m - f for m, f in zip(measured, floors, strict=True)]),
         # TTFT + first piece + TTS TTFB: the preemptive target applies when it is < the silence

@@ -133,7 +133,8 @@ async def _phases(
             continue
         await phases.settle(stack)
         log(f"voice {run.name} N={count}: {turns} spoken turn(s) of {seconds:.2f} s per caller")
-        found[f"n{count}"] = await _phase(stack, run, count, frames, seconds, turns, spread)
+        drive = phases.spoken(turns, frames, spread_s=spread, think_s=(0.5, 1.5), seed=count)
+        found[f"n{count}"] = await _phase(stack, run, count, drive, seconds, deadline)
     return found
 
 
@@ -141,14 +142,12 @@ async def _phase(
     stack: Stack,
     run: VoiceRun,
     count: int,
-    frames: list[bytes],
+    drive: phases.Driver,
     seconds: float,
-    turns: int,
-    spread: float,
+    deadline: float,
 ) -> dict[str, Any]:
+    """One phase of ``run`` at ``count`` callers, with the server counters it moved."""
     before = await counters(stack)
-    drive = phases.spoken(turns, frames, spread_s=spread, think_s=(0.5, 1.5), seed=count)
-    deadline = spread + turns * (seconds + 25) + 15
     result = await phases.load(stack, count, drive, deadline_s=deadline, session=VoiceSession)
     after = await counters(stack)
     phase = phases.voice_report(result, stack, seconds, mode=run.mode, silence_ms=run.silence_ms)

@@ -44,12 +44,13 @@ def test_the_streaming_floor_waits_for_the_commit_s_finalization_instead():
     assert floor == 500 + 140 + 445
 
 
-def test_the_preemptive_floor_starts_the_reply_at_the_pause_and_holds_it_to_the_end_of_turn():
-    # The reply starts after the pause's commit: 200 + 140 + 445 = 785 ms after speech end;
-    # it cannot play before the turn ends, so a longer silence is the floor.
+def test_the_preemptive_floor_starts_the_reply_at_the_pause_and_holds_it_to_the_commit():
+    # The reply starts on the caption at the pause: ready 200 + 445 = 645 ms after speech end;
+    # it plays once the end of turn's commit confirms the words, 500 + 140 = 640 ms: 645 wins.
     assert PAUSE_MS == 200
-    assert voice_floor_ms("Sure, I heard you.", LATENCY, mode="preemptive", silence_ms=500) == 785
-    assert voice_floor_ms("Sure, I heard you.", LATENCY, mode="preemptive", silence_ms=900) == 900
+    assert voice_floor_ms("Sure, I heard you.", LATENCY, mode="preemptive", silence_ms=500) == 645
+    # A longer silence hides the whole reply: the committed transcript is the floor.
+    assert voice_floor_ms("Sure, I heard you.", LATENCY, mode="preemptive", silence_ms=800) == 940
     assert preemptive_limit_ms(LATENCY, 800) == 800 + 140 + 60
     with pytest.raises(ValueError, match="unknown voice mode"):
         voice_floor_ms("Sure,", LATENCY, mode="eager")
