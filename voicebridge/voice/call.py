@@ -45,7 +45,7 @@ from voicebridge.voice.posting import Poster
 logger = logging.getLogger(__name__)
 
 GAP_MS = 100  # no packet for this long: the member is silent
-FILL_SILENCE_MS = 1_500  # enough for the VAD to end an utterance (600 ms), then wait quietly
+FILL_SILENCE_MS = 3_500  # past the longest end of turn (end_of_turn_silence_ms <= 3,000)
 IDLE_CHECK_SECONDS = 1.0  # while quiet: how often to notice that the session has ended
 START_ATTEMPTS = 2  # the session may end between finding and starting it: take a new one
 TRANSCRIPT_CHARS = 500
