@@ -247,3 +247,20 @@ async def test_leaving_mid_utterance_stops_the_stream_and_its_tasks(fast, org):
     await client.disconnect()
     await until(lambda: not stream_tasks())
     assert await status_of(session) == "active"  # the session may resume; nothing was said yet
+
+
+async def test_push_to_talk_commits_the_stream_at_once(fast, org):
+    session = await streaming_session(org, end_of_turn_silence_ms=3_000)
+    fast.script_chat({"text": "Heard you."})
+    client = LiveClient.for_session(session.id)
+    await client.connect()
+    await speak(client, voiced_pcm(0.6))
+    await client.send(type="audio-commit")  # released: no 3 s of silence to wait for
+    final = await client.expect("transcript")
+    while not final["final"]:
+        final = await client.expect("transcript")
+    assert final["content"] == "I said something for 0.6 seconds."
+    assert (await client.expect("assistant-message"))["content"] == "Heard you."
+    assert len(fast.requests(path=REALTIME)) == 1
+    assert not batch_requests(fast)
+    await client.disconnect()
