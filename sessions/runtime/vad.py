@@ -76,11 +76,18 @@ class UtteranceDetector:
         return self._voiced_frames * FRAME_MS
 
     def feed(self, pcm: bytes) -> list[VadEvent]:
-        self._pending += pcm
         events: list[VadEvent] = []
-        while len(self._pending) >= FRAME_BYTES:
-            frame, self._pending = self._pending[:FRAME_BYTES], self._pending[FRAME_BYTES:]
-            self._frame(frame, events)
+        if type(pcm) is not bytes:
+            pcm = bytes(pcm)  # frames are kept (pre-roll, events): never a caller's buffer
+        if self._pending:
+            pcm, self._pending = self._pending + pcm, b""
+        if len(pcm) == FRAME_BYTES:  # the usual case: one whole 20 ms frame, nothing to cut
+            self._frame(pcm, events)
+            return events
+        whole = len(pcm) - len(pcm) % FRAME_BYTES
+        for start in range(0, whole, FRAME_BYTES):
+            self._frame(pcm[start : start + FRAME_BYTES], events)
+        self._pending = pcm[whole:]
         return events
 
     def commit(self) -> VadEvent | None:
@@ -110,6 +117,8 @@ class UtteranceDetector:
 
     def _before_speech(self, frame: bytes, voiced: bool, events: list[VadEvent]) -> None:
         self._recent.append((frame, voiced))
+        if not voiced:  # the window lost a frame and gained a silent one: still short of onset
+            return
         window = list(self._recent)[-self._window :]
         if sum(v for _, v in window) < self._onset_frames:
             return
@@ -154,5 +163,10 @@ class UtteranceDetector:
 
 
 def _rms(frame: bytes) -> float:
+    if frame == _DIGITAL_SILENCE:  # a muted microphone: no need for numpy to say 0.0
+        return 0.0
     samples = np.frombuffer(frame, dtype=np.int16).astype(np.float32)
-    return float(np.sqrt(np.dot(samples, samples) / len(samples)))
+    return float(np.sqrt(samples.dot(samples) / len(samples)))
+
+
+_DIGITAL_SILENCE = bytes(FRAME_BYTES)
