@@ -190,16 +190,22 @@ def staggered(
     think_s: tuple[float, float],
     seed: int,
     listen: bool = True,
+    speech: list[bytes] | None = None,
 ) -> Driver:
     """Each session starts at a random moment within ``spread_s``, listens to each reply to
-    its end, then takes ``think_s`` to say the next thing: callers do not all speak at once."""
+    its end, then takes ``think_s`` to say the next thing: callers do not all speak at once.
+    With ``speech``, each turn is spoken (``VoiceSession.voice_turn``) instead of typed."""
     rng = random.Random(seed)
 
     async def one(session: BenchSession, offset: float, pauses: list[float]) -> None:
         await asyncio.sleep(offset)
         for number in range(turns):
-            question = QUESTIONS[number % len(QUESTIONS)]
-            result = await session.turn(question, TURN_TIMEOUT_S, listen=listen)
+            if speech is None:
+                question = QUESTIONS[number % len(QUESTIONS)]
+                result = await session.turn(question, TURN_TIMEOUT_S, listen=listen)
+            else:
+                assert isinstance(session, VoiceSession)
+                result = await session.voice_turn(speech, TURN_TIMEOUT_S)
             if result.error and result.error.startswith(("connection", "turn timed out")):
                 await session.close()  # a caller left waiting that long hangs up
                 return
@@ -341,26 +347,7 @@ def spoken(
 ) -> Driver:
     """As ``staggered``, but each caller speaks ``speech`` (20 ms frames, real time) into a
     microphone that streams silence around it, and the server's VAD ends the turn."""
-    rng = random.Random(seed)
-
-    async def one(session: BenchSession, offset: float, pauses: list[float]) -> None:
-        assert isinstance(session, VoiceSession)
-        await asyncio.sleep(offset)
-        for number in range(turns):
-            result = await session.voice_turn(speech, TURN_TIMEOUT_S)
-            if result.error and result.error.startswith(("connection", "turn timed out")):
-                await session.close()
-                return
-            await asyncio.sleep(pauses[number])
-
-    async def drive(sessions: list[BenchSession]) -> None:
-        plans = [
-            (rng.uniform(0, spread_s), [rng.uniform(*think_s) for _ in range(turns)])
-            for _ in sessions
-        ]
-        await asyncio.gather(*(one(s, *plan) for s, plan in zip(sessions, plans, strict=True)))
-
-    return drive
+    return staggered(turns, spread_s=spread_s, think_s=think_s, seed=seed, speech=speech)
 
 
 VOICE_MODES = ("batch", "streaming", "preemptive")
