@@ -139,9 +139,6 @@ class Listener:
         if (event := self._detector.commit()) is not None:
             await self._stopped(event)
 
-    def close(self) -> None:
-        self._close_stream()
-
     # ---- events ----------------------------------------------------------------------------
 
     async def _on(self, event: VadEvent) -> None:
@@ -230,7 +227,7 @@ class Listener:
         result = await batch.client().transcribe(
             pcm16=event.audio, sample_rate=SAMPLE_RATE, model=batch.model, language=batch.language
         )
-        return Heard(result.text.strip(), result.audio_seconds, fell_back=False)
+        return Heard(result.text.strip(), result.audio_seconds)
 
     # ---- the stream --------------------------------------------------------------------
 

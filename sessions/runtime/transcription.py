@@ -44,7 +44,6 @@ class StreamingSetup:
 class Heard:
     text: str
     audio_seconds: float
-    fell_back: bool  # some of it was transcribed in batch after the stream failed
 
 
 class StreamedUtterance:
@@ -105,9 +104,9 @@ class StreamedUtterance:
             self._fail(ProviderError(self.setup.provider, "timeout", unanswered, retryable=True))
         seconds = len(self.audio) / (2 * self.setup.sample_rate)
         if self.failure is None:
-            return Heard(self.text, seconds, fell_back=False)
+            return Heard(self.text, seconds)
         rest = await self._batch(bytes(self.audio[self._covered :]))
-        return Heard(" ".join(t for t in (self.text, rest) if t), seconds, fell_back=True)
+        return Heard(" ".join(t for t in (self.text, rest) if t), seconds)
 
     # ---- the tasks -------------------------------------------------------------------------
 
