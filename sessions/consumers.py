@@ -133,8 +133,9 @@ class SessionConsumer(AsyncWebsocketConsumer):
     heartbeat: asyncio.Task[None] | None = None
     joined = False  # member of the session's (and its token's key's) channel-layer groups
     api_key_id: str | None = None  # the key that minted the connection's token
-    # False once the client has gone: what the session still says (the stored reply's event
-    # after a hang-up) has nobody to reach, and the server refuses sends on a closed socket.
+    # False once the client has gone or this side has closed the socket: what the session still
+    # says (the stored reply's event after a hang-up) has nobody to reach, frames the client
+    # sent before it saw the close are not answered, and the server refuses sends after a close.
     client_connected = True
 
     async def connect(self) -> None:
@@ -153,7 +154,7 @@ class SessionConsumer(AsyncWebsocketConsumer):
         await self.accept()
         self.accepted = True
         if refusal is not None or context is None:
-            await super().close(code=refusal)
+            await self.close(code=refusal)
             return
         await self._go_live(context)
 
@@ -179,7 +180,7 @@ class SessionConsumer(AsyncWebsocketConsumer):
         except SessionOver:  # ended between the look-up and now
             self._stop_heartbeat()
             await self._let_go()
-            await super().close(code=4403)
+            await self.close(code=4403)
 
     def _query(self, name: str) -> str:
         return parse_qs(self.scope.get("query_string", b"").decode()).get(name, [""])[0]
@@ -203,7 +204,7 @@ class SessionConsumer(AsyncWebsocketConsumer):
             if not self.accepted:
                 await self.accept()
             await self.send_event(notice)
-            await super().close(code=1013)
+            await self.close(code=1013)
         with contextlib.suppress(*BACKING_SERVICE_DOWN):
             await self._let_go()
 
@@ -254,7 +255,7 @@ class SessionConsumer(AsyncWebsocketConsumer):
 
     async def _refuse_after_takeover(self) -> None:
         await self._let_go()
-        await super().close(code=4403)
+        await self.close(code=4403)
 
     async def _take_lease(self, context: SessionContext) -> bool:
         limit = context.assistant.organization.max_concurrent_sessions
@@ -277,11 +278,15 @@ class SessionConsumer(AsyncWebsocketConsumer):
     async def disconnect(self, code: int) -> None:
         self.client_connected = False
         _open_consumers.discard(self)
-        if self.live is not None:
-            metrics.LIVE_SESSIONS.dec()
-            self._stop_heartbeat()
-            await self.live.close()
-        await self._let_go()
+        if self.live is None:
+            await self._let_go()
+            return
+        self._stop_heartbeat()
+        try:
+            await self.live.close()  # what was said is stored
+            await self._let_go()
+        finally:
+            metrics.LIVE_SESSIONS.dec()  # counted until its hang-up is written
 
     async def _let_go(self) -> None:
         """Give up the session and the organization's slot, whatever the connection got to."""
@@ -315,7 +320,7 @@ class SessionConsumer(AsyncWebsocketConsumer):
             await self.receive(bytes_data=message.get("bytes"))
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
-        if self.live is None:
+        if self.live is None or not self.client_connected:
             return
         try:
             if bytes_data is not None:
@@ -349,7 +354,7 @@ class SessionConsumer(AsyncWebsocketConsumer):
         self._stop_heartbeat()
         await self.live.close()
         await self._let_go()
-        await super().close(code=4409)
+        await self.close(code=4409)
 
     async def api_key_revoked(self, event: dict[str, Any]) -> None:
         """The key that minted this connection's token was revoked: the connection ends too."""
@@ -358,7 +363,7 @@ class SessionConsumer(AsyncWebsocketConsumer):
         self._stop_heartbeat()
         await self.live.close()
         await self._let_go()
-        await super().close(code=4401)
+        await self.close(code=4401)
 
     async def session_end(self, event: dict[str, Any]) -> None:
         """`session.end` sent to the session's group, e.g. by POST /sessions/{id}/end/."""
@@ -382,6 +387,8 @@ class SessionConsumer(AsyncWebsocketConsumer):
             self.client_connected = False
 
     async def close(self, code: int | bool | None = 1000, reason: str | None = None) -> None:
+        """Every close of this side goes here: nothing is sent after it."""
+        self.client_connected = False
         await super().close(code=code, reason=reason)
 
 

@@ -6,6 +6,7 @@ cross-process tests below exercise exactly what a scaled-out deployment relies o
 """
 
 import asyncio
+import contextlib
 import json
 import signal
 
@@ -135,6 +136,30 @@ async def test_hanging_up_mid_reply_stores_the_reply_and_logs_no_error(
             await asyncio.sleep(0.05)
     assert [m.role for m in messages] == ["user", "assistant"]
     assert messages[1].interrupted
+    server.process.terminate()
+    server.process.wait(timeout=10)
+    log = server.log.read_text()
+    assert "Traceback" not in log and "ERROR" not in log
+
+
+async def test_frames_after_the_server_closed_get_no_reply_and_log_no_error(
+    providers, session, asgi_server
+):
+    """The client's frames already on the wire when the server closes the socket still reach
+    the consumer; answering them would be a send after close (an error in the server)."""
+    server = asgi_server()
+    async with websockets.connect(server.ws + ws_path_for(session.id)) as ws:
+        await read_until(ws, "connected")
+        await ws.send(json.dumps({"type": "end-session"}))
+        silence = bytes(640)  # 20 ms of 16 kHz PCM
+        with contextlib.suppress(websockets.ConnectionClosed):
+            for _ in range(50):
+                await ws.send(silence)
+                await ws.send(json.dumps({"type": "user-message", "content": "Still there?"}))
+        await read_until(ws, "session-ended")
+        with pytest.raises(websockets.ConnectionClosedOK):
+            while True:
+                await ws.recv()
     server.process.terminate()
     server.process.wait(timeout=10)
     log = server.log.read_text()
