@@ -49,7 +49,7 @@ HTTP_DURATION = Histogram(
 )
 LIVE_SESSIONS = Gauge(
     "vp_live_sessions",
-    "WebSocket sessions connected now.",
+    "WebSocket sessions connected now, or still storing what was said after a hang-up.",
     multiprocess_mode="livesum",
 )
 TURNS = Counter(

@@ -14,11 +14,14 @@ the test's own fixtures may run beside it (``DJANGO_ALLOW_ASYNC_UNSAFE``, for th
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
+import time
 from collections.abc import Generator, Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 from playwright.sync_api import Browser, Playwright, sync_playwright
 
@@ -137,6 +140,34 @@ def chat_server(
         server.process.wait(timeout=10)
     except subprocess.TimeoutExpired:
         server.process.kill()
+
+
+@pytest.fixture(autouse=True)
+def _sessions_over_before_flush(request: pytest.FixtureRequest) -> Iterator[None]:
+    """The module's server outlives each test, and a page left open keeps its live session
+    talking to the database: the flush that ends the test would race its writes (a deadlock
+    on PostgreSQL). Set up after the page and the database, so torn down before both: close
+    the page, then wait until the server has stored what was said and let go."""
+    if "chat_server" not in request.fixturenames:
+        yield
+        return
+    request.getfixturevalue("transactional_db")
+    page = request.getfixturevalue("page") if "page" in request.fixturenames else None
+    server: Server = request.getfixturevalue("chat_server")
+    yield
+    if page is not None:
+        page.close()
+    deadline = time.monotonic() + 15
+    while live_sessions(server) > 0:
+        assert time.monotonic() < deadline, "the server still holds a live session"
+        time.sleep(0.05)
+
+
+def live_sessions(server: Server) -> float:
+    metrics = httpx.get(f"{server.http}/metrics", timeout=5).text
+    found = re.search(r"^vp_live_sessions (\S+)$", metrics, re.MULTILINE)
+    assert found is not None, "the server's /metrics has no vp_live_sessions"
+    return float(found.group(1))
 
 
 @pytest.fixture
