@@ -19,6 +19,7 @@ from aiohttp import web
 from simulators import notion_ops as ops
 from simulators.notion_objects import NotionAPIError, new_id
 from simulators.notion_state import Fault, LoggedRequest, NotionState
+from simulators.wire import client_hang_ups
 
 STATE: web.AppKey[NotionState] = web.AppKey("notion_state", NotionState)
 BODY: web.RequestKey[Any] = web.RequestKey("notion_json_body", object)
@@ -186,7 +187,7 @@ async def sim_reset(request: web.Request) -> web.Response:
 
 
 def build_app(state: NotionState) -> web.Application:
-    app = web.Application(middlewares=[notion_protocol])
+    app = web.Application(middlewares=[client_hang_ups, notion_protocol])
     app[STATE] = state
     app.add_routes(
         [

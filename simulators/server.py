@@ -14,7 +14,7 @@ from aiohttp import web
 
 from simulators import control, elevenlabs, openai
 from simulators.state import SimConfig, SimState
-from simulators.wire import STATE_KEY
+from simulators.wire import STATE_KEY, client_hang_ups
 
 MAX_UPLOAD_BYTES = 64 * 1024 * 1024  # a few minutes of WAV for the STT endpoints
 SHUTDOWN_TIMEOUT_S = 1.0  # held "timeout"/"stall" responses are cancelled, not awaited
@@ -22,7 +22,7 @@ START_TIMEOUT_S = 10.0
 
 
 def build_app(state: SimState) -> web.Application:
-    app = web.Application(client_max_size=MAX_UPLOAD_BYTES)
+    app = web.Application(client_max_size=MAX_UPLOAD_BYTES, middlewares=[client_hang_ups])
     app[STATE_KEY] = state
     openai.add_routes(app)
     elevenlabs.add_routes(app)

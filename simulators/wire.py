@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -14,6 +15,20 @@ from simulators.state import SimState
 STATE_KEY = web.AppKey("sim_state", SimState)
 DEFAULT_HOLD_S = 300.0  # "timeout"/"stall": long enough that any sane client gives up first
 DEFAULT_RETRY_AFTER_MS = 200
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+@web.middleware
+async def client_hang_ups(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """A client that hangs up mid-response (the TTS request of a reply the caller cut off) is
+    a disconnection, not a simulator error. Most hang-ups cancel the handler; one that closes
+    the transport while a response is being written surfaces here as ConnectionResetError,
+    which aiohttp would log as an error with a traceback. Answered with a response that
+    aiohttp's own write then files, quietly, as a premature client disconnection."""
+    try:
+        return await handler(request)
+    except ConnectionResetError:
+        return web.Response(status=499, reason="Client Closed Request")
 
 
 def state_of(request: web.Request) -> SimState:

@@ -108,4 +108,4 @@ async def test_make_runs_server_simulates_missing_providers_and_says_so(session,
     assert isinstance(audio, bytes) and audio
     assert "SIMULATED PROVIDERS: openai, elevenlabs" in log
     assert exit_code == 0  # SIGTERM: the server shut down, then the simulators stopped
-    assert "Traceback" not in log
+    assert "Traceback" not in log, log

@@ -12,10 +12,12 @@ from typing import Any
 import aiohttp
 import httpx
 import pytest
+from aiohttp import ClientConnectionResetError, web
 from openai import AsyncOpenAI
 
 from integrations.stt import pcm16_to_wav
 from simulators.server import start_simulators_async
+from simulators.wire import client_hang_ups
 from tests.fixtures.servers import ROOT, free_port
 
 BEARER = {"Authorization": "Bearer sk-test-wire"}
@@ -281,3 +283,28 @@ async def test_break_fault_on_a_plain_completion_drops_the_connection(sims, http
 
     with pytest.raises(aiohttp.ClientError):
         await post_chat(http, sims, {"model": "m", "messages": USER})
+
+
+@pytest.mark.parametrize("quiet", [True, False])
+async def test_a_client_hang_up_while_a_response_is_written_is_not_a_logged_error(
+    quiet, http, caplog
+):
+    """What aiohttp raised in a simulator's TTS handler when a cut-off reply's request closed
+    as its headers were written. ``client_hang_ups`` is every simulator app's middleware."""
+
+    async def closing_transport(request: web.Request) -> web.StreamResponse:
+        raise ClientConnectionResetError("Cannot write to closing transport")
+
+    app = web.Application(middlewares=[client_hang_ups] if quiet else [])
+    app.router.add_get("/stream", closing_transport)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    port = free_port()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    try:
+        async with http.get(f"http://127.0.0.1:{port}/stream") as response:
+            status = response.status
+    finally:
+        await runner.cleanup()
+    errors = [r for r in caplog.records if r.name == "aiohttp.server" and r.levelname == "ERROR"]
+    assert (status, bool(errors)) == ((499, False) if quiet else (500, True))
