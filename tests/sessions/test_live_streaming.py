@@ -55,6 +55,12 @@ def batch_requests(sims) -> list[dict]:
     return [r for r in sims.requests() if r["path"] == "/v1/speech-to-text"]
 
 
+def chat_requests(sims, words: str) -> list[dict]:
+    """The model requests whose user turn holds ``words``."""
+    requests = sims.requests(path=CHAT)
+    return [r for r in requests if words in r["body"]["messages"][-1]["content"]]
+
+
 async def speak(client: LiveClient, audio: bytes) -> None:
     for i in range(0, len(audio), 640):
         await client.send_audio(audio[i : i + 640])
@@ -136,7 +142,9 @@ async def test_a_refused_stream_falls_back_to_batch(fast, org):
 
 async def test_a_preemptive_reply_is_played_at_the_end_of_turn_without_a_second_request(fast, org):
     session = await streaming_session(org, end_of_turn_silence_ms=600)
-    fast.script_chat({"text": "Sure, it is noon."})
+    # At the pause the caption may still lag the speech ("... 0.8 seconds"): that reply is
+    # started, then restarted on the newer caption. The scripted one answers the whole words.
+    fast.script_chat({"match": "for 1.0 seconds", "text": "Sure, it is noon."})
     client = LiveClient.for_session(session.id)
     await client.connect()
     await speak(client, voiced_pcm(1.0) + silence_pcm(0.3))  # a pause
@@ -218,17 +226,20 @@ async def test_short_speech_over_the_assistant_is_not_a_barge_in(fast, org):
 
 async def test_a_preemptive_reply_that_failed_is_replaced_by_a_fresh_one_unseen(fast, org):
     session = await streaming_session(org, end_of_turn_silence_ms=600)
-    fast.script_chat({"fault": "500", "times": 3}, {"text": "Second try worked."})
+    words = "for 1.0 seconds"  # a reply started on a lagging caption is restarted unscripted
+    fast.script_chat(
+        {"match": words, "fault": "500", "times": 3}, {"match": words, "text": "Second try worked."}
+    )
     client = LiveClient.for_session(session.id)
     await client.connect()
     await speak(client, voiced_pcm(1.0) + silence_pcm(0.3))
-    await until(lambda: len(fast.requests(path=CHAT)) >= 3)  # the SDK's retries, all failed
+    await until(lambda: len(chat_requests(fast, words)) >= 3)  # the SDK's retries, all failed
     await asyncio.sleep(0.2)
     await speak(client, silence_pcm(0.4))
     reply = await client.expect("assistant-message")
     assert reply["content"] == "Second try worked."
     assert not client.of_type("error")  # the failure was never the caller's
-    assert len(fast.requests(path=CHAT)) == 4
+    assert len(chat_requests(fast, words)) == 4
     await client.disconnect()
 
 
