@@ -43,19 +43,23 @@ def session_ended(session_id: UUID) -> None:
     )
 
 
-def message_stored(session_id: UUID, message: Message) -> None:
-    """message.created for every stored message; tool.called too for a tool's result."""
-    owner = Session.objects.unscoped().values("organization_id", "assistant_id").get(pk=session_id)
+def message_stored(session: Session, message: Message) -> None:
+    """message.created for every stored message; tool.called too for a tool's result.
+    ``session``: the row the message was stored under (its organization and assistant)."""
+    organization_id, assistant_id = session.organization_id, session.assistant_id
+    session_id = str(session.pk)
     event_emit(
-        **owner,
+        organization_id=organization_id,
+        assistant_id=assistant_id,
         event_type="message.created",
-        data=lambda: {"session_id": str(session_id), "message": payloads.message_data(message)},
+        data=lambda: {"session_id": session_id, "message": payloads.message_data(message)},
     )
     if message.role == Message.Role.TOOL:
         event_emit(
-            **owner,
+            organization_id=organization_id,
+            assistant_id=assistant_id,
             event_type="tool.called",
-            data=lambda: {"session_id": str(session_id), "tool_call": _tool_call(message)},
+            data=lambda: {"session_id": session_id, "tool_call": _tool_call(message)},
         )
 
 

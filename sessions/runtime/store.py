@@ -173,13 +173,19 @@ def messages_from(session_id: uuid.UUID, sequence: int) -> list[Message]:
 def message_append(session_id: uuid.UUID, role: str, fields: dict[str, Any]) -> Message:
     """Store the next message of a session, and add its ``usage`` (if any) to the session's.
 
-    One transaction, three statements. Sequences are gap-free and strictly increasing even
-    with several writers: the session row stays locked from the SELECT until commit."""
+    One transaction, three statements, and the webhook endpoints' look-up. Sequences are
+    gap-free and strictly increasing even with several writers: the session row stays locked
+    from the SELECT until commit."""
     session = (
         Session.objects.unscoped()
         .select_for_update(of=("self",))
         .select_related("assistant")
-        .only("last_sequence", "usage", *(f"assistant__{f}" for f in PRICED_MODEL_FIELDS))
+        .only(
+            "last_sequence",
+            "usage",
+            "organization_id",
+            *(f"assistant__{f}" for f in PRICED_MODEL_FIELDS),
+        )
         .get(pk=session_id)
     )
     session.last_sequence += 1
@@ -193,7 +199,7 @@ def message_append(session_id: uuid.UUID, role: str, fields: dict[str, Any]) -> 
     message = Message.objects.create(
         session_id=session_id, sequence=session.last_sequence, role=role, **fields
     )
-    webhook_events.message_stored(session_id, message)  # in this transaction (webhooks/)
+    webhook_events.message_stored(session, message)  # in this transaction (webhooks/)
     return message
 
 

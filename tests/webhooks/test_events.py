@@ -202,3 +202,17 @@ def test_disabling_an_endpoint_mails_the_owners(org, endpoint):
     assert message.to == ["owner@example.com"] and endpoint.url in message.subject
     endpoint_disable(endpoint_id=endpoint.pk, failing_for=90000)
     assert len(mail.outbox) == 1  # once
+
+
+def test_a_message_nobody_subscribed_to_costs_one_query_for_its_event(session):
+    """The session row the message is stored under says whose it is: the event's only query
+    is the look-up of the organization's endpoints."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as queries:
+        message_append(session.id, "user", {"content": "Hello", "usage": {"stt_audio_seconds": 1}})
+    reads = [q["sql"].split('"')[1] for q in queries.captured_queries if q["sql"][:6] == "SELECT"]
+    reads = [table for table in reads if table != "integrations_price"]  # read when not cached
+    assert reads == ["voice_sessions_session", "webhooks_webhookendpoint"]  # the session: locked
+    assert not Event.objects.unscoped().exists()
