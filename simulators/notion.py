@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 import threading
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from typing import Any
 
 from aiohttp import web
@@ -19,11 +19,10 @@ from aiohttp import web
 from simulators import notion_ops as ops
 from simulators.notion_objects import NotionAPIError, new_id
 from simulators.notion_state import Fault, LoggedRequest, NotionState
-from simulators.wire import client_hang_ups
+from simulators.wire import Handler, client_hang_ups
 
 STATE: web.AppKey[NotionState] = web.AppKey("notion_state", NotionState)
 BODY: web.RequestKey[Any] = web.RequestKey("notion_json_body", object)
-Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 FAULT_ERRORS = {
     400: ("validation_error", "body failed validation."),
